@@ -1,0 +1,26 @@
+//! Message model of the gateway: parsing, part classification, vault folder
+//! names and the byte-preserving rewrite.
+//!
+//! Everything here is free of I/O. [`ParsedMessage::parse`] reads raw RFC 5322
+//! bytes with `mail-parser` and classifies every MIME part with the gateway's
+//! own rules (see [`PartKind`]); [`rewrite`] produces the message delivered to
+//! the next hop, changing only the parts the rules asked to change.
+
+mod classify;
+mod date;
+mod error;
+mod folder;
+mod names;
+mod notice;
+mod parse;
+mod part;
+mod rewrite;
+mod transfer;
+
+pub use error::ParseError;
+pub use folder::{FolderName, MessageKey};
+pub use names::StorageNames;
+pub use notice::Link;
+pub use parse::{Envelope, HeaderField, ParsedMessage};
+pub use part::{Disposition, PartId, PartInfo, PartKind, TransferEncoding};
+pub use rewrite::{Rewrite, rewrite};

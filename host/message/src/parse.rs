@@ -1,0 +1,298 @@
+//! Parsing raw message data into the gateway's message model.
+
+use mail_parser::{HeaderValue, MessageParser, MimeHeaders, PartType};
+
+use crate::classify::classify_parts;
+use crate::date::header_date;
+use crate::error::ParseError;
+use crate::part::{Disposition, PartId, PartInfo, PartKind, TransferEncoding};
+use crate::transfer;
+
+/// The SMTP envelope a message arrived with.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Envelope {
+    /// IP address of the SMTP client, as text.
+    pub client_address: String,
+    /// Name given in EHLO or HELO.
+    pub helo: String,
+    /// Reverse path without angle brackets; empty for the null sender.
+    pub mail_from: String,
+    /// Forward paths without angle brackets.
+    pub rcpt_to: Vec<String>,
+}
+
+/// One top-level header field with its value decoded to text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeaderField {
+    /// Field name as it appears in the message.
+    pub name: String,
+    /// Value with encoded words decoded and folding removed.
+    pub value: String,
+}
+
+/// A parsed message: the raw bytes, the decoded top-level headers and one
+/// [`PartInfo`] per MIME part in message order.
+///
+/// When a header occurs more than once, `subject`, `message_id`, `from` and
+/// `date` come from the first instance.
+#[derive(Clone, Debug)]
+pub struct ParsedMessage {
+    /// The message as received, after SMTP dot-unstuffing.
+    pub raw: Vec<u8>,
+    /// Top-level header fields in message order.
+    pub headers: Vec<HeaderField>,
+    /// Decoded `Subject`.
+    pub subject: Option<String>,
+    /// `Message-ID` without angle brackets.
+    pub message_id: Option<String>,
+    /// Address of the first `From` mailbox.
+    pub from: Option<String>,
+    /// `Date` as a valid UTC time; `None` when missing or invalid.
+    pub date: Option<chrono::DateTime<chrono::Utc>>,
+    /// Every MIME part, part 0 first.
+    pub parts: Vec<PartInfo>,
+}
+
+impl ParsedMessage {
+    /// Parses `raw` and classifies its parts.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::Empty`] for empty data, [`ParseError::NoHeaders`] when
+    /// `mail-parser` finds no message at all, and
+    /// [`ParseError::InvalidOffsets`] when a part's offsets do not fit the
+    /// data (which would make a byte-preserving rewrite impossible).
+    pub fn parse(raw: Vec<u8>) -> Result<ParsedMessage, ParseError> {
+        if raw.is_empty() {
+            return Err(ParseError::Empty);
+        }
+
+        let message = MessageParser::default()
+            .parse(&raw[..])
+            .ok_or(ParseError::NoHeaders)?;
+
+        let headers = message
+            .root_part()
+            .headers
+            .iter()
+            .map(|header| HeaderField {
+                name: header.name().to_string(),
+                value: match header.value() {
+                    HeaderValue::Received(_) | HeaderValue::Empty => {
+                        unfolded_raw_value(&raw, header.offset_start, header.offset_end)
+                    }
+                    value => header_text(value),
+                },
+            })
+            .collect();
+
+        let subject = first_text(&message, "Subject");
+        let message_id = first_text(&message, "Message-ID")
+            .map(|id| trim_angle_brackets(&id))
+            .filter(|id| !id.is_empty());
+        let from = first_address(&message);
+        let date = header_date(&message);
+
+        let mut parts = Vec::with_capacity(message.parts.len());
+        for (index, part) in message.parts.iter().enumerate() {
+            parts.push(part_info(&raw, &message, index as u32, part)?);
+        }
+        assign_parents(&message, &mut parts);
+        classify_parts(&message, &mut parts);
+        drop(message);
+
+        Ok(ParsedMessage {
+            raw,
+            headers,
+            subject,
+            message_id,
+            from,
+            date,
+            parts,
+        })
+    }
+
+    /// The part with `id`, if it exists.
+    pub fn part(&self, id: PartId) -> Option<&PartInfo> {
+        self.parts.get(id.0 as usize)
+    }
+
+    /// Parts the gateway classifies as regular attachments.
+    pub fn attachments(&self) -> impl Iterator<Item = &PartInfo> {
+        self.parts.iter().filter(|part| part.kind == PartKind::Attachment)
+    }
+}
+
+fn part_info(
+    raw: &[u8],
+    message: &mail_parser::Message<'_>,
+    index: u32,
+    part: &mail_parser::MessagePart<'_>,
+) -> Result<PartInfo, ParseError> {
+    let header_start = part.offset_header as usize;
+    let body_start = part.offset_body as usize;
+    let body_end = part.offset_end as usize;
+    if header_start > body_start || body_start > body_end || body_end > raw.len() {
+        return Err(ParseError::InvalidOffsets { part: index });
+    }
+
+    let content_type = part
+        .content_type()
+        .map(|ct| match ct.subtype() {
+            Some(subtype) => format!("{}/{}", ct.ctype(), subtype),
+            None => ct.ctype().to_string(),
+        })
+        .unwrap_or_else(|| default_content_type(message, index).to_string())
+        .to_ascii_lowercase();
+    let charset = part
+        .content_type()
+        .and_then(|ct| ct.attribute("charset"))
+        .map(|charset| charset.trim().to_ascii_lowercase());
+    let boundary = part
+        .content_type()
+        .and_then(|ct| ct.attribute("boundary"))
+        .map(str::to_string);
+    let disposition = match part.content_disposition().map(|cd| cd.ctype().to_ascii_lowercase()) {
+        Some(kind) if kind == "attachment" => Disposition::Attachment,
+        Some(kind) if kind == "inline" => Disposition::Inline,
+        _ => Disposition::None,
+    };
+    let file_name = part
+        .content_disposition()
+        .and_then(|cd| cd.attribute("filename"))
+        .or_else(|| part.content_type().and_then(|ct| ct.attribute("name")))
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty());
+    let content_id = part
+        .content_id()
+        .map(trim_angle_brackets)
+        .filter(|id| !id.is_empty());
+    let transfer_encoding = transfer_encoding(part);
+
+    let body = &raw[body_start..body_end];
+    let content = match &part.body {
+        PartType::Multipart(_) => Vec::new(),
+        PartType::Message(_) => part.contents().to_vec(),
+        _ => match transfer_encoding {
+            TransferEncoding::Base64 => transfer::decode_base64(body),
+            TransferEncoding::QuotedPrintable => transfer::decode_quoted_printable(body),
+            _ => body.to_vec(),
+        },
+    };
+
+    Ok(PartInfo {
+        id: PartId(index),
+        parent: None,
+        content_type,
+        charset,
+        boundary,
+        file_name,
+        disposition,
+        content_id,
+        transfer_encoding,
+        kind: PartKind::Attachment,
+        content,
+        header_range: header_start..body_start,
+        body_range: body_start..body_end,
+    })
+}
+
+/// Media type of a part without `Content-Type`: `message/rfc822` inside
+/// `multipart/digest`, `text/plain` everywhere else (RFC 2046, 5.1.5).
+fn default_content_type(message: &mail_parser::Message<'_>, index: u32) -> &'static str {
+    let in_digest = message.parts.iter().any(|parent| {
+        parent.sub_parts().is_some_and(|children| children.contains(&index))
+            && parent
+                .content_type()
+                .is_some_and(|ct| ct.subtype().is_some_and(|sub| sub.eq_ignore_ascii_case("digest")))
+    });
+    if in_digest { "message/rfc822" } else { "text/plain" }
+}
+
+fn transfer_encoding(part: &mail_parser::MessagePart<'_>) -> TransferEncoding {
+    let value = part
+        .headers
+        .iter()
+        .find(|header| header.name().eq_ignore_ascii_case("Content-Transfer-Encoding"))
+        .map(|header| header_text(header.value()).trim().to_ascii_lowercase());
+
+    match value.as_deref() {
+        Some("base64") => TransferEncoding::Base64,
+        Some("quoted-printable") => TransferEncoding::QuotedPrintable,
+        Some("8bit") => TransferEncoding::EightBit,
+        Some("binary") => TransferEncoding::Binary,
+        _ => TransferEncoding::SevenBit,
+    }
+}
+
+fn assign_parents(message: &mail_parser::Message<'_>, parts: &mut [PartInfo]) {
+    for (parent_index, part) in message.parts.iter().enumerate() {
+        let Some(children) = part.sub_parts() else { continue };
+        for &child in children {
+            if let Some(child) = parts.get_mut(child as usize) {
+                child.parent = Some(PartId(parent_index as u32));
+            }
+        }
+    }
+}
+
+/// Text of the first instance of a header field, decoded.
+fn first_text(message: &mail_parser::Message<'_>, name: &str) -> Option<String> {
+    message
+        .root_part()
+        .headers
+        .iter()
+        .find(|header| header.name().eq_ignore_ascii_case(name))
+        .map(|header| header_text(header.value()))
+        .map(|text| text.trim().to_string())
+}
+
+fn first_address(message: &mail_parser::Message<'_>) -> Option<String> {
+    message
+        .root_part()
+        .headers
+        .iter()
+        .find(|header| header.name().eq_ignore_ascii_case("From"))
+        .and_then(|header| header.value().as_address())
+        .and_then(|address| address.first())
+        .and_then(|addr| addr.address())
+        .map(str::to_string)
+}
+
+/// Renders any decoded header value as one line of text.
+fn header_text(value: &HeaderValue<'_>) -> String {
+    match value {
+        HeaderValue::Text(text) => text.to_string(),
+        HeaderValue::TextList(list) => list.join(", "),
+        HeaderValue::Address(address) => address
+            .iter()
+            .map(|addr| match (addr.name(), addr.address()) {
+                (Some(name), Some(email)) => format!("{name} <{email}>"),
+                (None, Some(email)) => email.to_string(),
+                (Some(name), None) => name.to_string(),
+                (None, None) => String::new(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        HeaderValue::DateTime(date) => date.to_rfc822(),
+        HeaderValue::ContentType(ct) => match ct.subtype() {
+            Some(subtype) => format!("{}/{}", ct.ctype(), subtype),
+            None => ct.ctype().to_string(),
+        },
+        HeaderValue::Received(_) | HeaderValue::Empty => String::new(),
+    }
+}
+
+fn unfolded_raw_value(raw: &[u8], start: u32, end: u32) -> String {
+    let bytes = raw.get(start as usize..end as usize).unwrap_or_default();
+    String::from_utf8_lossy(bytes)
+        .split(['\r', '\n'])
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn trim_angle_brackets(value: &str) -> String {
+    value.trim().trim_start_matches('<').trim_end_matches('>').trim().to_string()
+}

@@ -1,0 +1,299 @@
+//! The byte-preserving rewrite of a message.
+//!
+//! The rewrite works on the raw bytes: it cuts removed parts out together
+//! with the delimiter line in front of them, replaces the encoded body of the
+//! first text/plain and the first text/html body with the same body plus the
+//! notice, and copies every other byte unchanged. Bodies keep their charset
+//! and transfer encoding; a base64 or quoted-printable body is decoded,
+//! extended and encoded again, so its line wrapping may change while its
+//! content stays.
+//!
+//! Two cases need new structure:
+//! - A multipart whose children are all removed would become invalid, so its
+//!   first removed child is replaced by a text/plain part that carries the
+//!   notice (or a sentence saying that attachments were removed).
+//! - A message that is itself one attachment keeps its header fields except
+//!   the `Content-*` ones and gets a text/plain body with the notice.
+//!
+//! When the message has no text/plain or text/html body, the notice goes into
+//! a new text/plain part at the start of the top-level multipart.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+use crate::notice::{Link, render_html, render_placeholder, render_text};
+use crate::parse::ParsedMessage;
+use crate::part::{PartId, PartInfo, PartKind, TransferEncoding};
+use crate::transfer;
+
+/// What to change in a message.
+#[derive(Clone, Debug, Default)]
+pub struct Rewrite {
+    /// Parts to remove. Parts that are not attachments are ignored.
+    pub remove: BTreeSet<PartId>,
+    /// Links to list in a notice; no notice is added when empty.
+    pub links: Vec<Link>,
+}
+
+/// One replacement of a byte range of the raw message.
+struct Edit {
+    range: Range<usize>,
+    replacement: Vec<u8>,
+}
+
+/// Rewrites `message` as `plan` says and returns the new raw message.
+///
+/// With an empty plan the result is the original bytes.
+pub fn rewrite(message: &ParsedMessage, plan: &Rewrite) -> Vec<u8> {
+    let remove: BTreeSet<PartId> = plan
+        .remove
+        .iter()
+        .copied()
+        .filter(|id| message.part(*id).is_some_and(PartInfo::is_attachment))
+        .collect();
+    if remove.is_empty() && plan.links.is_empty() {
+        return message.raw.clone();
+    }
+
+    if remove.contains(&PartId(0)) {
+        return replace_whole_message(message, &plan.links);
+    }
+
+    let mut edits = Vec::new();
+    let mut notice_placed = false;
+
+    for (parent, children) in removed_by_parent(message, &remove) {
+        let siblings = message.parts.iter().filter(|part| part.parent == Some(parent)).count();
+        let empties_parent = siblings == children.len();
+
+        for (position, child) in children.iter().enumerate() {
+            let Some(range) = removal_range(message, parent, *child) else { continue };
+            if empties_parent && position == 0 {
+                let boundary = boundary_of(message, parent);
+                let text = if notice_placed { render_placeholder(&[]) } else { render_placeholder(&plan.links) };
+                notice_placed |= !plan.links.is_empty();
+                edits.push(Edit { range, replacement: text_part(&boundary, &text, true) });
+            } else {
+                edits.push(Edit { range, replacement: Vec::new() });
+            }
+        }
+    }
+
+    if !plan.links.is_empty() && !notice_placed {
+        let body_edits = notice_edits(message, &remove, &plan.links);
+        if body_edits.is_empty() {
+            edits.extend(new_notice_part(message, &plan.links));
+        } else {
+            edits.extend(body_edits);
+        }
+    }
+
+    apply(&message.raw, edits)
+}
+
+/// Removed parts grouped by their parent, in message order.
+fn removed_by_parent(message: &ParsedMessage, remove: &BTreeSet<PartId>) -> Vec<(PartId, Vec<PartId>)> {
+    let mut groups: Vec<(PartId, Vec<PartId>)> = Vec::new();
+    for id in remove {
+        let Some(parent) = message.part(*id).and_then(|part| part.parent) else { continue };
+        match groups.iter_mut().find(|(existing, _)| *existing == parent) {
+            Some((_, children)) => children.push(*id),
+            None => groups.push((parent, vec![*id])),
+        }
+    }
+    groups
+}
+
+fn boundary_of(message: &ParsedMessage, container: PartId) -> String {
+    message.part(container).and_then(|part| part.boundary.clone()).unwrap_or_default()
+}
+
+/// Range that removes `child` with the line break and delimiter line before
+/// it, so the next delimiter follows the previous part directly.
+fn removal_range(message: &ParsedMessage, parent: PartId, child: PartId) -> Option<Range<usize>> {
+    let parent = message.part(parent)?;
+    let child = message.part(child)?;
+    let delimiter = format!("--{}", parent.boundary.as_deref()?);
+
+    let search_area = &message.raw[parent.body_range.start..child.header_range.start];
+    let found = rfind(search_area, delimiter.as_bytes())?;
+    let body_start = parent.body_range.start;
+    let mut start = body_start + found;
+
+    // The line break before a delimiter belongs to it, except for a first
+    // delimiter at the very start of the body, where it ends the header block.
+    if start >= body_start + 2 && &message.raw[start - 2..start] == b"\r\n" {
+        start -= 2;
+    } else if start > body_start && message.raw[start - 1] == b'\n' {
+        start -= 1;
+    }
+
+    Some(start..child.body_range.end)
+}
+
+/// Edits that append the notice to the first text/plain and the first
+/// text/html body that are not removed.
+fn notice_edits(message: &ParsedMessage, remove: &BTreeSet<PartId>, links: &[Link]) -> Vec<Edit> {
+    let mut edits = Vec::new();
+
+    for content_type in ["text/plain", "text/html"] {
+        let target = message
+            .parts
+            .iter()
+            .find(|part| part.kind == PartKind::Body && part.content_type == content_type && !remove.contains(&part.id));
+        let Some(part) = target else { continue };
+
+        let inserted = if content_type == "text/html" {
+            transfer::encode_html(&render_html(links), part.charset.as_deref())
+                .map(|notice| insert_before_body_end(&part.content, &notice))
+        } else {
+            transfer::encode_plain_text(&render_text(links), part.charset.as_deref(), part.transfer_encoding)
+                .map(|notice| append_text(&part.content, &notice))
+        };
+        let Some(content) = inserted else { continue };
+
+        let mut encoded = transfer::encode(&content, part.transfer_encoding);
+        if part.transfer_encoding == TransferEncoding::QuotedPrintable && !encoded.ends_with(b"\r\n") {
+            encoded.extend_from_slice(b"\r\n");
+        }
+        edits.push(Edit { range: part.body_range.clone(), replacement: encoded });
+    }
+
+    edits
+}
+
+fn append_text(content: &[u8], notice: &[u8]) -> Vec<u8> {
+    let mut combined = content.to_vec();
+    if !combined.is_empty() && !combined.ends_with(b"\n") {
+        combined.extend_from_slice(b"\r\n");
+    }
+    combined.extend_from_slice(notice.strip_prefix(b"\r\n").unwrap_or(notice));
+    combined
+}
+
+/// Inserts `notice` before the last `</body>` (case-insensitive), or at the
+/// end when there is none.
+fn insert_before_body_end(content: &[u8], notice: &[u8]) -> Vec<u8> {
+    let lower = content.to_ascii_lowercase();
+    let position = rfind(&lower, b"</body").unwrap_or(content.len());
+
+    let mut combined = Vec::with_capacity(content.len() + notice.len());
+    combined.extend_from_slice(&content[..position]);
+    combined.extend_from_slice(notice);
+    combined.extend_from_slice(&content[position..]);
+    combined
+}
+
+/// An edit that inserts a text/plain part with the notice in front of the
+/// first child of the top-level multipart. Empty when part 0 is no multipart.
+fn new_notice_part(message: &ParsedMessage, links: &[Link]) -> Option<Edit> {
+    let root = message.part(PartId(0))?;
+    let boundary = root.boundary.as_deref()?;
+    let delimiter = format!("--{boundary}");
+
+    let area = &message.raw[root.body_range.clone()];
+    let position = root.body_range.start + find(area, delimiter.as_bytes())?;
+
+    let mut part = text_part(boundary, &render_placeholder(links), false);
+    part.extend_from_slice(b"\r\n");
+    Some(Edit { range: position..position, replacement: part })
+}
+
+/// A delimiter line and a UTF-8 quoted-printable text/plain part. With
+/// `leading_break` the bytes start with the CR LF that ends the previous
+/// part, for use in place of a removed part.
+fn text_part(boundary: &str, text: &str, leading_break: bool) -> Vec<u8> {
+    let mut part = Vec::new();
+    if leading_break {
+        part.extend_from_slice(b"\r\n");
+    }
+    part.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+    part.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\n");
+    part.extend_from_slice(b"Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+    let mut body = transfer::encode(text.as_bytes(), TransferEncoding::QuotedPrintable);
+    if body.ends_with(b"\r\n") {
+        body.truncate(body.len() - 2);
+    }
+    part.extend_from_slice(&body);
+    part
+}
+
+/// The message rebuilt around a text/plain body, for a message whose only
+/// part is an attachment that is removed.
+fn replace_whole_message(message: &ParsedMessage, links: &[Link]) -> Vec<u8> {
+    let root = &message.parts[0];
+    let header_block = &message.raw[root.header_range.clone()];
+
+    let mut output = Vec::with_capacity(header_block.len() + 512);
+    for field in header_fields(header_block) {
+        let name_end = field.iter().position(|byte| *byte == b':').unwrap_or(0);
+        let name = String::from_utf8_lossy(&field[..name_end]).trim().to_ascii_lowercase();
+        if name.starts_with("content-") || name.is_empty() {
+            continue;
+        }
+        output.extend_from_slice(field);
+    }
+
+    output.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\n");
+    output.extend_from_slice(b"Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+    output.extend_from_slice(&transfer::encode(render_placeholder(links).as_bytes(), TransferEncoding::QuotedPrintable));
+    output
+}
+
+/// Splits a header block into fields, each with its folded continuation
+/// lines and line end. The blank line that ends the block is not a field.
+fn header_fields(block: &[u8]) -> Vec<&[u8]> {
+    let mut fields = Vec::new();
+    let mut start = 0;
+    let mut position = 0;
+
+    while position < block.len() {
+        let line_end = block[position..]
+            .iter()
+            .position(|byte| *byte == b'\n')
+            .map_or(block.len(), |offset| position + offset + 1);
+        let line = &block[position..line_end];
+        let is_continuation = matches!(line.first(), Some(b' ' | b'\t'));
+        let is_blank = line == b"\r\n" || line == b"\n";
+
+        if (!is_continuation || is_blank) && position > start {
+            fields.push(&block[start..position]);
+            start = position;
+        }
+        if is_blank {
+            start = line_end;
+        }
+        position = line_end;
+    }
+    if start < block.len() {
+        fields.push(&block[start..]);
+    }
+
+    fields
+}
+
+fn apply(raw: &[u8], mut edits: Vec<Edit>) -> Vec<u8> {
+    edits.sort_by_key(|edit| (edit.range.start, edit.range.end));
+
+    let mut output = Vec::with_capacity(raw.len());
+    let mut cursor = 0;
+    for edit in edits {
+        if edit.range.start < cursor {
+            // Overlapping edits cannot come from one plan; the later one is skipped.
+            continue;
+        }
+        output.extend_from_slice(&raw[cursor..edit.range.start]);
+        output.extend_from_slice(&edit.replacement);
+        cursor = edit.range.end;
+    }
+    output.extend_from_slice(&raw[cursor..]);
+    output
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|window| window == needle)
+}
+
+fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|window| window == needle)
+}

@@ -1,0 +1,185 @@
+//! Content-Transfer-Encoding decoding and encoding, and encoding notice text
+//! into a part's charset.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::part::TransferEncoding;
+
+/// Longest encoded line written, in characters without CR LF (RFC 2045).
+const MAX_ENCODED_LINE: usize = 76;
+
+/// Decodes base64 leniently: characters outside the alphabet (line breaks,
+/// spaces) are skipped, and a truncated final group is decoded as far as it
+/// goes.
+pub(crate) fn decode_base64(encoded: &[u8]) -> Vec<u8> {
+    let mut alphabet_only: Vec<u8> = encoded
+        .iter()
+        .copied()
+        .filter(|byte| byte.is_ascii_alphanumeric() || *byte == b'+' || *byte == b'/')
+        .collect();
+    if alphabet_only.len() % 4 == 1 {
+        // A single character left over carries fewer than 8 bits: no byte.
+        alphabet_only.pop();
+    }
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    engine.decode(&alphabet_only).unwrap_or_default()
+}
+
+/// Decodes quoted-printable, keeping malformed escapes as they are.
+pub(crate) fn decode_quoted_printable(encoded: &[u8]) -> Vec<u8> {
+    quoted_printable::decode(encoded, quoted_printable::ParseMode::Robust).unwrap_or_else(|_| encoded.to_vec())
+}
+
+/// Encodes `content` for a part with the given transfer encoding, with CR LF
+/// line ends and lines of at most 76 characters for base64 and
+/// quoted-printable. 7bit, 8bit and binary content is returned unchanged.
+pub(crate) fn encode(content: &[u8], encoding: TransferEncoding) -> Vec<u8> {
+    match encoding {
+        TransferEncoding::Base64 => {
+            let encoded = STANDARD.encode(content);
+            let mut wrapped = Vec::with_capacity(encoded.len() + encoded.len() / MAX_ENCODED_LINE * 2 + 2);
+            for line in encoded.as_bytes().chunks(MAX_ENCODED_LINE) {
+                wrapped.extend_from_slice(line);
+                wrapped.extend_from_slice(b"\r\n");
+            }
+            wrapped
+        }
+        TransferEncoding::QuotedPrintable => quoted_printable::encode(content),
+        TransferEncoding::SevenBit | TransferEncoding::EightBit | TransferEncoding::Binary => content.to_vec(),
+    }
+}
+
+/// Encodes notice text for a text/plain part in `charset`.
+///
+/// Characters the charset cannot represent become `?`; so do all non-ASCII
+/// characters when the part is 7bit, which must not carry 8-bit bytes. Returns
+/// `None` for charsets whose output is not ASCII-compatible (UTF-16 and
+/// UTF-32), where appending bytes would corrupt the text.
+pub(crate) fn encode_plain_text(text: &str, charset: Option<&str>, encoding: TransferEncoding) -> Option<Vec<u8>> {
+    let target = charset_encoding(charset)?;
+    let ascii_only = encoding == TransferEncoding::SevenBit;
+
+    let mut output = Vec::with_capacity(text.len());
+    let mut buffer = [0u8; 4];
+    for character in text.chars() {
+        if character.is_ascii() {
+            output.push(character as u8);
+            continue;
+        }
+        let encoded = encode_char(target, character.encode_utf8(&mut buffer));
+        match encoded {
+            Some(bytes) if !ascii_only => output.extend_from_slice(&bytes),
+            _ => output.push(b'?'),
+        }
+    }
+    Some(output)
+}
+
+/// Encodes notice HTML for a text/html part: every non-ASCII character
+/// becomes a numeric character reference, which reads the same in any
+/// ASCII-compatible charset. Returns `None` as [`encode_plain_text`] does.
+pub(crate) fn encode_html(html: &str, charset: Option<&str>) -> Option<Vec<u8>> {
+    charset_encoding(charset)?;
+
+    let mut output = String::with_capacity(html.len());
+    for character in html.chars() {
+        if character.is_ascii() {
+            output.push(character);
+        } else {
+            output.push_str(&format!("&#{};", u32::from(character)));
+        }
+    }
+    Some(output.into_bytes())
+}
+
+/// The encoding for a charset label; US-ASCII when the label is missing or
+/// unknown. `None` for labels whose bytes are not ASCII-compatible.
+fn charset_encoding(charset: Option<&str>) -> Option<&'static encoding_rs::Encoding> {
+    let encoding = charset
+        .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
+        .unwrap_or(encoding_rs::WINDOWS_1252);
+    if encoding.is_ascii_compatible() { Some(encoding) } else { None }
+}
+
+fn encode_char(target: &'static encoding_rs::Encoding, character: &str) -> Option<Vec<u8>> {
+    if target == encoding_rs::UTF_8 {
+        return Some(character.as_bytes().to_vec());
+    }
+    let mut encoder = target.new_encoder();
+    let mut output = vec![0u8; 16];
+    let (result, _read, written) = encoder.encode_from_utf8_without_replacement(character, &mut output, true);
+    match result {
+        encoding_rs::EncoderResult::InputEmpty => {
+            output.truncate(written);
+            Some(output)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_round_trip_wraps_lines() {
+        let content: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        let encoded = encode(&content, TransferEncoding::Base64);
+        for line in encoded.split(|byte| *byte == b'\n') {
+            assert!(line.len() <= MAX_ENCODED_LINE + 1);
+        }
+        assert_eq!(decode_base64(&encoded), content);
+    }
+
+    #[test]
+    fn base64_decode_skips_whitespace() {
+        assert_eq!(decode_base64(b"aGVs\r\nbG8=\r\n"), b"hello");
+    }
+
+    #[test]
+    fn base64_decode_missing_padding() {
+        assert_eq!(decode_base64(b"aGVsbG8"), b"hello");
+    }
+
+    #[test]
+    fn quoted_printable_round_trip() {
+        let content = "caf\u{e9} = 1\r\nnext line\r\n".as_bytes();
+        let encoded = encode(content, TransferEncoding::QuotedPrintable);
+        assert_eq!(decode_quoted_printable(&encoded), content);
+    }
+
+    #[test]
+    fn plain_text_latin1_maps_accent() {
+        let bytes = encode_plain_text("caf\u{e9}", Some("iso-8859-1"), TransferEncoding::QuotedPrintable).unwrap();
+        assert_eq!(bytes, b"caf\xe9");
+    }
+
+    #[test]
+    fn plain_text_unmappable_becomes_question_mark() {
+        let bytes = encode_plain_text("\u{65e5}", Some("iso-8859-1"), TransferEncoding::EightBit).unwrap();
+        assert_eq!(bytes, b"?");
+    }
+
+    #[test]
+    fn plain_text_seven_bit_stays_ascii() {
+        let bytes = encode_plain_text("caf\u{e9}", Some("utf-8"), TransferEncoding::SevenBit).unwrap();
+        assert_eq!(bytes, b"caf?");
+    }
+
+    #[test]
+    fn plain_text_utf16_is_refused() {
+        assert_eq!(encode_plain_text("x", Some("utf-16le"), TransferEncoding::Base64), None);
+    }
+
+    #[test]
+    fn html_uses_character_references() {
+        let bytes = encode_html("<b>caf\u{e9}</b>", Some("utf-8")).unwrap();
+        assert_eq!(bytes, b"<b>caf&#233;</b>");
+    }
+}

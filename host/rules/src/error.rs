@@ -1,0 +1,98 @@
+//! Errors of loading and running rules.
+
+use std::path::PathBuf;
+
+/// Why a rule component could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuleLoadError {
+    /// The configuration named a shipped rule that does not exist.
+    #[error("rule `{rule}`: no shipped rule is called `{name}`; shipped rules are: {available}")]
+    UnknownShippedRule {
+        /// Name of the rule in the configuration.
+        rule: String,
+        /// The shipped name that was requested.
+        name: String,
+        /// Comma-separated list of shipped names.
+        available: String,
+    },
+
+    /// The component file could not be read.
+    #[error("rule `{rule}`: cannot read component {path}: {source}")]
+    Read {
+        /// Name of the rule in the configuration.
+        rule: String,
+        /// Path that was read.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+
+    /// The bytes are not a valid component, or compiling them failed.
+    #[error("rule `{rule}`: not a valid WebAssembly component: {reason}")]
+    Compile {
+        /// Name of the rule in the configuration.
+        rule: String,
+        /// Compiler message.
+        reason: String,
+    },
+
+    /// The component does not export the rule interface, imports something
+    /// the host does not provide, or was built for another version of it.
+    #[error("rule `{rule}`: component does not match the mailgate:rule@{host_version} interface: {reason}")]
+    Interface {
+        /// Name of the rule in the configuration.
+        rule: String,
+        /// The interface version the host provides.
+        host_version: &'static str,
+        /// Linker message.
+        reason: String,
+    },
+
+    /// The wasmtime engine could not be created.
+    #[error("cannot create the WebAssembly engine: {0}")]
+    Engine(String),
+}
+
+/// Why one rule invocation produced no actions. Every variant is a temporary
+/// condition from the sender's point of view: the message is not accepted and
+/// the sending server retries later.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuleFailure {
+    /// The rule ran longer than its time limit.
+    #[error("rule `{rule}` exceeded its time limit of {limit_ms} ms")]
+    TimedOut {
+        /// Name of the rule.
+        rule: String,
+        /// The limit in milliseconds.
+        limit_ms: u128,
+    },
+
+    /// The rule trapped: a panic, an out-of-bounds access, a memory limit hit.
+    #[error("rule `{rule}` trapped: {reason}")]
+    Trapped {
+        /// Name of the rule.
+        rule: String,
+        /// Trap description from wasmtime.
+        reason: String,
+    },
+
+    /// The rule returned an error instead of actions.
+    #[error("rule `{rule}` returned an error: {reason}")]
+    Returned {
+        /// Name of the rule.
+        rule: String,
+        /// The error text the rule returned, cut to 500 characters.
+        reason: String,
+    },
+
+    /// A fresh instance could not be created.
+    #[error("rule `{rule}` could not be instantiated: {reason}")]
+    Instantiate {
+        /// Name of the rule.
+        rule: String,
+        /// wasmtime's message.
+        reason: String,
+    },
+}

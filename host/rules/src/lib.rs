@@ -1,0 +1,27 @@
+//! Runs the organisation's rules as sandboxed WebAssembly components.
+//!
+//! A rule is a component that exports `mailgate:rule/evaluator` (see
+//! `wit/rule.wit`). [`RuleEngine`] compiles each component once and
+//! pre-instantiates it; [`LoadedRule::evaluate`] then creates a fresh
+//! instance for every message, in a store of its own with a WASI context that
+//! grants nothing (no files, no network, no environment, no arguments, output
+//! discarded), a memory limit and a time limit. A rule that traps, runs out of
+//! time or memory, or returns an error yields a [`RuleFailure`]; the caller
+//! turns that into a temporary failure for the message.
+
+mod bindings;
+mod engine;
+mod error;
+mod limits;
+mod shipped;
+mod view;
+
+pub use engine::{LoadedRule, RuleEngine, RuleSource};
+pub use error::{RuleFailure, RuleLoadError};
+pub use limits::RuleLimits;
+pub use shipped::{SHIPPED_RULES, shipped_component};
+pub use view::{Action, RuleInput};
+
+/// Directory with the components that the build script compiled, the test
+/// components (`endless_loop.wasm`, `trap.wasm`) included.
+pub const COMPONENT_DIR: &str = env!("MAILGATE_COMPONENT_DIR");

@@ -1,0 +1,16 @@
+//! I/O-free SMTP protocol: command parsing, replies, the DATA receiver and the
+//! session state machine. Nothing here touches a socket, so every part can be
+//! tested with byte strings.
+
+pub(crate) mod address;
+pub mod command;
+pub mod data;
+pub mod input;
+pub mod reply;
+pub mod session;
+
+pub use command::{BodyType, Command, CommandError, MailParameters, parse_command};
+pub use data::{DataError, DataReceiver, Progress};
+pub use input::{InputBuffer, Line};
+pub use reply::{Reply, sanitize_text};
+pub use session::{CompletedMessage, Event, Session, SessionConfig};

@@ -1,0 +1,339 @@
+//! I/O-free state machine of one SMTP session.
+//!
+//! The owner of the socket feeds received bytes to [`Session::receive`] and
+//! takes [`Event`]s from [`Session::next_event`] until it returns `None`, then
+//! reads again. Events come in the order of the commands, so replies to
+//! pipelined commands (RFC 2920) keep their order. After [`Event::Message`]
+//! the session processes no input until [`Session::complete_message`] is
+//! called, so commands sent after the data wait for the reply to the data.
+
+use super::command::{Command, CommandError, parse_command};
+use super::data::{DataError, DataReceiver};
+use super::input::{InputBuffer, Line};
+use super::reply::Reply;
+
+/// Number of rejected commands after which the session is closed with 421.
+pub const MAX_COMMAND_ERRORS: usize = 20;
+
+/// Limits and names that a session needs.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// Host name in the greeting and the EHLO and HELO replies.
+    pub hostname: String,
+    /// Maximum message size in bytes after dot-unstuffing.
+    pub max_message_size: usize,
+    /// Maximum number of recipients in one transaction.
+    pub max_recipients: usize,
+    /// Maximum command line length in bytes, including CR LF.
+    pub max_line_length: usize,
+}
+
+/// Something the owner of the socket must act on.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A reply to send.
+    Reply(Reply),
+    /// A received message to hand over; the reply to it is sent by the owner.
+    Message(CompletedMessage),
+    /// Close the connection after sending all earlier replies.
+    Close,
+}
+
+/// Envelope and text of one message whose data ended with CR LF `.` CR LF.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompletedMessage {
+    pub helo: String,
+    /// Reverse path without angle brackets, `""` for `<>`.
+    pub mail_from: String,
+    /// Forward paths without angle brackets, in the order received.
+    pub rcpt_to: Vec<String>,
+    /// Message after dot-unstuffing, without the final `.` line.
+    pub data: Vec<u8>,
+}
+
+#[derive(Debug)]
+enum Mode {
+    Command,
+    Data(DataReceiver),
+    AwaitingOutcome,
+    /// The last reply was emitted, so the next event is [`Event::Close`].
+    Closing,
+    Closed,
+}
+
+#[derive(Debug)]
+struct Transaction {
+    mail_from: String,
+    rcpt_to: Vec<String>,
+}
+
+/// State of one SMTP session.
+#[derive(Debug)]
+pub struct Session {
+    config: SessionConfig,
+    input: InputBuffer,
+    mode: Mode,
+    helo: Option<String>,
+    transaction: Option<Transaction>,
+    error_count: usize,
+}
+
+impl Session {
+    pub fn new(config: SessionConfig) -> Session {
+        Session {
+            config,
+            input: InputBuffer::default(),
+            mode: Mode::Command,
+            helo: None,
+            transaction: None,
+            error_count: 0,
+        }
+    }
+
+    /// Returns the `220` greeting to send when the connection opens.
+    pub fn greeting(&self) -> Reply {
+        Reply::plain(220, &format!("{} ESMTP mailgate", self.config.hostname))
+    }
+
+    /// Returns the reply to send before closing an idle connection.
+    pub fn timeout_reply(&self) -> Reply {
+        Reply::new(
+            421,
+            "4.4.2",
+            &format!("{} timeout, closing connection", self.config.hostname),
+        )
+    }
+
+    /// Returns the reply to send before closing a connection because the server stops.
+    pub fn shutdown_reply(&self) -> Reply {
+        Reply::new(
+            421,
+            "4.3.2",
+            &format!("{} service shutting down", self.config.hostname),
+        )
+    }
+
+    /// Returns whether the session is inside DATA.
+    pub fn in_data(&self) -> bool {
+        matches!(self.mode, Mode::Data(_))
+    }
+
+    /// Appends bytes read from the client. Bytes after QUIT or after the
+    /// session closed itself are dropped.
+    pub fn receive(&mut self, bytes: &[u8]) {
+        if matches!(self.mode, Mode::Closing | Mode::Closed) {
+            return;
+        }
+
+        self.input.extend(bytes);
+    }
+
+    /// Processes buffered input up to the next event. Returns `None` when more
+    /// input is needed, while a message awaits [`Session::complete_message`],
+    /// and after [`Event::Close`].
+    pub fn next_event(&mut self) -> Option<Event> {
+        match self.mode {
+            Mode::Command => self.next_command_event(),
+            Mode::Data(_) => self.next_data_event(),
+            Mode::AwaitingOutcome | Mode::Closed => None,
+            Mode::Closing => {
+                self.mode = Mode::Closed;
+                Some(Event::Close)
+            }
+        }
+    }
+
+    /// Ends the transaction of the last [`Event::Message`] and resumes
+    /// reading commands. The HELO name stays.
+    pub fn complete_message(&mut self) {
+        if matches!(self.mode, Mode::AwaitingOutcome) {
+            self.transaction = None;
+            self.mode = Mode::Command;
+        }
+    }
+
+    fn next_command_event(&mut self) -> Option<Event> {
+        let reply = match self.input.next_line(self.config.max_line_length)? {
+            Line::TooLong => Reply::new(500, "5.5.2", "line too long"),
+            Line::Complete(line) => match parse_command(&line) {
+                Ok(command) => self.execute(command),
+                Err(error) => error_reply(&error),
+            },
+        };
+
+        if is_command_error(&reply) {
+            self.error_count += 1;
+            if self.error_count >= MAX_COMMAND_ERRORS {
+                self.mode = Mode::Closing;
+                return Some(Event::Reply(Reply::new(
+                    421,
+                    "4.7.0",
+                    "too many errors, closing connection",
+                )));
+            }
+        }
+
+        Some(Event::Reply(reply))
+    }
+
+    fn next_data_event(&mut self) -> Option<Event> {
+        let Mode::Data(receiver) = &mut self.mode else {
+            return None;
+        };
+
+        let progress = receiver.feed(self.input.pending());
+        self.input.consume(progress.consumed);
+        if !progress.complete {
+            return None;
+        }
+
+        let Mode::Data(receiver) = std::mem::replace(&mut self.mode, Mode::Command) else {
+            return None;
+        };
+        let transaction = self.transaction.take();
+        match (receiver.finish(), transaction) {
+            (Ok(data), Some(transaction)) => {
+                self.mode = Mode::AwaitingOutcome;
+                Some(Event::Message(CompletedMessage {
+                    helo: self.helo.clone().unwrap_or_default(),
+                    mail_from: transaction.mail_from,
+                    rcpt_to: transaction.rcpt_to,
+                    data,
+                }))
+            }
+            (Err(DataError::TooLarge { limit }), _) => Some(Event::Reply(message_too_large(limit))),
+            (Err(_), _) | (Ok(_), None) => {
+                Some(Event::Reply(Reply::new(451, "4.3.0", "internal error")))
+            }
+        }
+    }
+
+    fn execute(&mut self, command: Command) -> Reply {
+        match command {
+            Command::Ehlo { domain } => self.hello(domain, true),
+            Command::Helo { domain } => self.hello(domain, false),
+            Command::Mail {
+                reverse_path,
+                parameters,
+            } => self.mail(reverse_path, parameters.size),
+            Command::Rcpt { forward_path } => self.rcpt(forward_path),
+            Command::Data => self.data(),
+            Command::Rset => {
+                self.transaction = None;
+                Reply::new(250, "2.0.0", "OK")
+            }
+            Command::Noop => Reply::new(250, "2.0.0", "OK"),
+            Command::Quit => {
+                self.mode = Mode::Closing;
+                Reply::new(
+                    221,
+                    "2.0.0",
+                    &format!("{} closing connection", self.config.hostname),
+                )
+            }
+            Command::Vrfy => Reply::new(
+                252,
+                "2.0.0",
+                "cannot verify the user, but will accept the message",
+            ),
+            Command::Help => Reply::new(
+                214,
+                "2.0.0",
+                "commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP",
+            ),
+            Command::NotImplemented { .. } => Reply::new(502, "5.5.1", "command not implemented"),
+        }
+    }
+
+    /// Handles EHLO and HELO, which also reset the transaction
+    /// (RFC 5321 section 4.1.4).
+    fn hello(&mut self, domain: String, extended: bool) -> Reply {
+        self.helo = Some(domain);
+        self.transaction = None;
+
+        if !extended {
+            return Reply::plain(250, &self.config.hostname);
+        }
+        Reply::multiline(
+            250,
+            &[
+                self.config.hostname.clone(),
+                format!("SIZE {}", self.config.max_message_size),
+                "8BITMIME".to_string(),
+                "PIPELINING".to_string(),
+                "ENHANCEDSTATUSCODES".to_string(),
+            ],
+        )
+    }
+
+    fn mail(&mut self, reverse_path: String, declared_size: Option<u64>) -> Reply {
+        if self.helo.is_none() {
+            return Reply::new(503, "5.5.1", "send EHLO or HELO first");
+        }
+        if self.transaction.is_some() {
+            return Reply::new(503, "5.5.1", "nested MAIL command");
+        }
+
+        let limit = self.config.max_message_size;
+        if declared_size.is_some_and(|size| size > limit as u64) {
+            return message_too_large(limit);
+        }
+
+        self.transaction = Some(Transaction {
+            mail_from: reverse_path,
+            rcpt_to: Vec::new(),
+        });
+        Reply::new(250, "2.1.0", "sender OK")
+    }
+
+    fn rcpt(&mut self, forward_path: String) -> Reply {
+        let Some(transaction) = &mut self.transaction else {
+            return Reply::new(503, "5.5.1", "send MAIL first");
+        };
+        if transaction.rcpt_to.len() >= self.config.max_recipients {
+            return Reply::new(452, "4.5.3", "too many recipients");
+        }
+
+        transaction.rcpt_to.push(forward_path);
+        Reply::new(250, "2.1.5", "recipient OK")
+    }
+
+    fn data(&mut self) -> Reply {
+        let has_recipients = self
+            .transaction
+            .as_ref()
+            .is_some_and(|transaction| !transaction.rcpt_to.is_empty());
+        if !has_recipients {
+            return Reply::new(503, "5.5.1", "send RCPT first");
+        }
+
+        self.mode = Mode::Data(DataReceiver::new(self.config.max_message_size));
+        Reply::plain(354, "End data with <CR><LF>.<CR><LF>")
+    }
+}
+
+fn error_reply(error: &CommandError) -> Reply {
+    match error {
+        CommandError::UnknownCommand => Reply::new(500, "5.5.2", &error.to_string()),
+        CommandError::UnsupportedParameter(_) => Reply::new(555, "5.5.4", &error.to_string()),
+        CommandError::InvalidSyntax(_) => Reply::new(501, "5.5.4", &error.to_string()),
+    }
+}
+
+fn message_too_large(limit: usize) -> Reply {
+    Reply::new(
+        552,
+        "5.3.4",
+        &format!("message exceeds the maximum size of {limit} bytes"),
+    )
+}
+
+/// Returns whether a reply rejects a malformed or misplaced command. These
+/// count towards [`MAX_COMMAND_ERRORS`], but policy replies such as 452 and
+/// 552 do not.
+fn is_command_error(reply: &Reply) -> bool {
+    matches!(reply.code(), 500 | 501 | 502 | 503 | 555)
+}
+
+#[cfg(test)]
+mod tests;

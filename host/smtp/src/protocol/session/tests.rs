@@ -1,0 +1,342 @@
+use super::*;
+
+fn config() -> SessionConfig {
+    SessionConfig {
+        hostname: "mx.test".to_string(),
+        max_message_size: 100,
+        max_recipients: 2,
+        max_line_length: 64,
+    }
+}
+
+/// Feeds `input` and returns the reply lines and messages until the session
+/// needs more input. Each message is completed right away.
+fn run(session: &mut Session, input: &[u8]) -> (Vec<String>, Vec<CompletedMessage>) {
+    let mut replies = Vec::new();
+    let mut messages = Vec::new();
+
+    session.receive(input);
+    while let Some(event) = session.next_event() {
+        match event {
+            Event::Reply(reply) => replies.push(reply.to_string()),
+            Event::Message(message) => {
+                messages.push(message);
+                session.complete_message();
+            }
+            Event::Close => replies.push("<close>".to_string()),
+        }
+    }
+
+    (replies, messages)
+}
+
+fn codes(replies: &[String]) -> Vec<&str> {
+    replies
+        .iter()
+        .map(|reply| reply.get(..3).unwrap_or(reply))
+        .collect()
+}
+
+#[test]
+fn greeting_names_host() {
+    let session = Session::new(config());
+
+    assert_eq!(session.greeting().to_string(), "220 mx.test ESMTP mailgate");
+}
+
+#[test]
+fn ehlo_advertises_extensions() {
+    let mut session = Session::new(config());
+
+    let (replies, _) = run(&mut session, b"EHLO client.test\r\n");
+
+    assert_eq!(
+        replies,
+        [
+            "250-mx.test\r\n250-SIZE 100\r\n250-8BITMIME\r\n250-PIPELINING\r\n250 ENHANCEDSTATUSCODES"
+        ]
+    );
+}
+
+#[test]
+fn full_transaction() {
+    let mut session = Session::new(config());
+    let input = b"HELO client.test\r\nMAIL FROM:<a@test.example>\r\nRCPT TO:<b@test.example>\r\n\
+                  RCPT TO:<c@test.example>\r\nDATA\r\n..hi\r\n.\r\nQUIT\r\n";
+
+    let (replies, messages) = run(&mut session, input);
+
+    assert_eq!(
+        replies,
+        [
+            "250 mx.test",
+            "250 2.1.0 sender OK",
+            "250 2.1.5 recipient OK",
+            "250 2.1.5 recipient OK",
+            "354 End data with <CR><LF>.<CR><LF>",
+            "221 2.0.0 mx.test closing connection",
+            "<close>",
+        ]
+    );
+    assert_eq!(
+        messages,
+        [CompletedMessage {
+            helo: "client.test".to_string(),
+            mail_from: "a@test.example".to_string(),
+            rcpt_to: vec!["b@test.example".to_string(), "c@test.example".to_string()],
+            data: b".hi\r\n".to_vec(),
+        }]
+    );
+}
+
+#[test]
+fn waits_for_outcome_before_next_command() {
+    let mut session = Session::new(config());
+    session.receive(
+        b"HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<b@test.example>\r\nDATA\r\nx\r\n.\r\nNOOP\r\n",
+    );
+
+    let mut events = Vec::new();
+    while let Some(event) = session.next_event() {
+        events.push(event);
+    }
+
+    assert!(matches!(events.last(), Some(Event::Message(_))));
+    assert_eq!(session.next_event(), None);
+
+    session.complete_message();
+    assert_eq!(
+        session.next_event(),
+        Some(Event::Reply(Reply::new(250, "2.0.0", "OK")))
+    );
+}
+
+#[test]
+fn bad_sequence_replies() {
+    let cases: [(&[u8], &str); 6] = [
+        (
+            b"MAIL FROM:<a@test.example>\r\n",
+            "503 5.5.1 send EHLO or HELO first",
+        ),
+        (
+            b"HELO c\r\nRCPT TO:<b@test.example>\r\n",
+            "503 5.5.1 send MAIL first",
+        ),
+        (b"HELO c\r\nDATA\r\n", "503 5.5.1 send RCPT first"),
+        (
+            b"HELO c\r\nMAIL FROM:<>\r\nDATA\r\n",
+            "503 5.5.1 send RCPT first",
+        ),
+        (
+            b"HELO c\r\nMAIL FROM:<>\r\nMAIL FROM:<>\r\n",
+            "503 5.5.1 nested MAIL command",
+        ),
+        (
+            b"HELO c\r\nMAIL FROM:<>\r\nRSET\r\nRCPT TO:<b@test.example>\r\n",
+            "503 5.5.1 send MAIL first",
+        ),
+    ];
+
+    for (input, expected) in cases {
+        let mut session = Session::new(config());
+        let (replies, _) = run(&mut session, input);
+
+        let label = String::from_utf8_lossy(input);
+        assert_eq!(
+            replies.last().map(String::as_str),
+            Some(expected),
+            "input {label:?}"
+        );
+    }
+}
+
+#[test]
+fn ehlo_resets_transaction() {
+    let mut session = Session::new(config());
+
+    let (replies, _) = run(
+        &mut session,
+        b"HELO c\r\nMAIL FROM:<>\r\nHELO c\r\nRCPT TO:<b@test.example>\r\n",
+    );
+
+    assert_eq!(
+        replies.last().map(String::as_str),
+        Some("503 5.5.1 send MAIL first")
+    );
+}
+
+#[test]
+fn parse_errors_map_to_replies() {
+    let cases: [(&[u8], &str); 5] = [
+        (b"XYZZY\r\n", "500 5.5.2 command not recognized"),
+        (
+            b"HELO\r\n",
+            "501 5.5.4 invalid syntax: domain name required",
+        ),
+        (b"BDAT 10 LAST\r\n", "502 5.5.1 command not implemented"),
+        (
+            b"HELO c\r\nMAIL FROM:<a@test.example> SMTPUTF8\r\n",
+            "555 5.5.4 unsupported parameter SMTPUTF8",
+        ),
+        (
+            b"VRFY someone\r\n",
+            "252 2.0.0 cannot verify the user, but will accept the message",
+        ),
+    ];
+
+    for (input, expected) in cases {
+        let mut session = Session::new(config());
+        let (replies, _) = run(&mut session, input);
+
+        let label = String::from_utf8_lossy(input);
+        assert_eq!(
+            replies.last().map(String::as_str),
+            Some(expected),
+            "input {label:?}"
+        );
+    }
+}
+
+#[test]
+fn declared_size_over_limit() {
+    let mut session = Session::new(config());
+
+    let (replies, _) = run(
+        &mut session,
+        b"EHLO c\r\nMAIL FROM:<a@test.example> SIZE=101\r\nMAIL FROM:<a@test.example> SIZE=100\r\n",
+    );
+
+    assert_eq!(
+        replies[1],
+        "552 5.3.4 message exceeds the maximum size of 100 bytes"
+    );
+    assert_eq!(replies[2], "250 2.1.0 sender OK");
+}
+
+#[test]
+fn too_many_recipients() {
+    let mut session = Session::new(config());
+    let input = b"HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<a@t.example>\r\nRCPT TO:<b@t.example>\r\nRCPT TO:<c@t.example>\r\n";
+
+    let (replies, _) = run(&mut session, input);
+
+    assert_eq!(codes(&replies), ["250", "250", "250", "250", "452"]);
+    assert_eq!(replies[4], "452 4.5.3 too many recipients");
+}
+
+#[test]
+fn oversized_message_then_next_transaction() {
+    let mut session = Session::new(config());
+    let mut input = b"HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<b@test.example>\r\nDATA\r\n".to_vec();
+    input.extend_from_slice(&[b'x'; 200]);
+    input.extend_from_slice(
+        b"\r\n.\r\nMAIL FROM:<>\r\nRCPT TO:<b@test.example>\r\nDATA\r\nsmall\r\n.\r\n",
+    );
+
+    let (replies, messages) = run(&mut session, &input);
+
+    assert_eq!(
+        codes(&replies),
+        ["250", "250", "250", "354", "552", "250", "250", "354"]
+    );
+    assert_eq!(
+        replies[4],
+        "552 5.3.4 message exceeds the maximum size of 100 bytes"
+    );
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].data, b"small\r\n");
+}
+
+#[test]
+fn long_line_keeps_session_in_sync() {
+    let mut session = Session::new(config());
+    let mut input = b"NOOP ".to_vec();
+    input.extend_from_slice(&[b'a'; 200]);
+    input.extend_from_slice(b"\r\nNOOP\r\n");
+
+    let (replies, _) = run(&mut session, &input);
+
+    assert_eq!(replies, ["500 5.5.2 line too long", "250 2.0.0 OK"]);
+}
+
+#[test]
+fn data_split_across_receives() {
+    let mut session = Session::new(config());
+    let input =
+        b"HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<b@test.example>\r\nDATA\r\nline\r\n.\r\nNOOP\r\n";
+    let mut replies = Vec::new();
+    let mut messages = Vec::new();
+
+    for byte in input {
+        let (mut new_replies, mut new_messages) = run(&mut session, &[*byte]);
+        replies.append(&mut new_replies);
+        messages.append(&mut new_messages);
+    }
+
+    assert_eq!(codes(&replies), ["250", "250", "250", "354", "250"]);
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].data, b"line\r\n");
+}
+
+#[test]
+fn too_many_errors_closes() {
+    let mut session = Session::new(config());
+    let input = b"BAD\r\n".repeat(MAX_COMMAND_ERRORS + 5);
+
+    let (replies, _) = run(&mut session, &input);
+
+    assert_eq!(replies.len(), MAX_COMMAND_ERRORS + 1);
+    assert_eq!(
+        replies[MAX_COMMAND_ERRORS - 1],
+        "421 4.7.0 too many errors, closing connection"
+    );
+    assert_eq!(replies[MAX_COMMAND_ERRORS], "<close>");
+}
+
+/// Feeds pseudo-random mixes of SMTP fragments and raw bytes in random
+/// pieces. The session must not panic and must keep its buffer bounded.
+#[test]
+fn random_input_never_panics() {
+    let fragments: [&[u8]; 14] = [
+        b"EHLO c\r\n",
+        b"MAIL FROM:<a@t.example> SIZE=5\r\n",
+        b"RCPT TO:<b@t.example>\r\n",
+        b"DATA\r\n",
+        b"\r\n.\r\n",
+        b"..",
+        b"\n.\n",
+        b"\r",
+        b"\n",
+        b".",
+        b"RSET\r\n",
+        b"MAIL FROM:<\"q\\\">\"@t.example>\r\n",
+        b"\xff\x00\xc3",
+        b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    ];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next_random = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+
+    for _ in 0..200 {
+        let mut session = Session::new(config());
+        let mut input = Vec::new();
+        for _ in 0..60 {
+            let index = (next_random() % fragments.len() as u64) as usize;
+            input.extend_from_slice(fragments[index]);
+        }
+
+        let mut offset = 0;
+        while offset < input.len() {
+            let piece = 1 + (next_random() % 16) as usize;
+            let end = (offset + piece).min(input.len());
+            run(&mut session, &input[offset..end]);
+            offset = end;
+
+            assert!(session.input.pending().len() < config().max_line_length + 16);
+        }
+    }
+}

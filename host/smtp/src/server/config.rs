@@ -1,0 +1,145 @@
+//! Settings of the SMTP server and their checks.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use crate::protocol::SessionConfig;
+use crate::protocol::address::validate_domain;
+
+/// Smallest allowed `max_line_length`: RFC 5321 section 4.5.3.1.4 requires
+/// command lines of 512 octets including CR LF to be accepted.
+pub const MIN_LINE_LENGTH: usize = 512;
+
+/// Settings of [`super::SmtpServer`].
+#[derive(Clone, Debug)]
+pub struct SmtpServerConfig {
+    /// Address to listen on; port 0 picks a free port.
+    /// Default `127.0.0.1:2525`.
+    pub listen: SocketAddr,
+    /// Host name in the greeting and the EHLO reply; must be a valid domain
+    /// name. Default `localhost`.
+    pub hostname: String,
+    /// Maximum message size in bytes after dot-unstuffing, advertised as
+    /// `SIZE`. Default 25 MiB.
+    pub max_message_size: usize,
+    /// Maximum recipients per message. Default 100, the minimum that
+    /// RFC 5321 section 4.5.3.1.8 requires servers to accept.
+    pub max_recipients: usize,
+    /// How long to wait for the next command, for more data inside DATA, and
+    /// for a reply write to finish. Default 5 minutes, as RFC 5321 section
+    /// 4.5.3.2.7 suggests for the server.
+    pub command_timeout: Duration,
+    /// Maximum command line length in bytes including CR LF. Default 4096,
+    /// which is above the 512 of RFC 5321 to leave room for ESMTP parameters.
+    /// At least [`MIN_LINE_LENGTH`].
+    pub max_line_length: usize,
+    /// Maximum number of concurrent sessions; more connections get
+    /// `421 4.3.2` and are closed. Default 100. Each session can buffer up to
+    /// `max_message_size` bytes, so the memory bound is the product.
+    pub max_connections: usize,
+    /// After shutdown, how long sessions get to finish before they are
+    /// aborted. Default 30 seconds.
+    pub shutdown_grace_period: Duration,
+}
+
+impl Default for SmtpServerConfig {
+    fn default() -> SmtpServerConfig {
+        SmtpServerConfig {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 2525)),
+            hostname: "localhost".to_string(),
+            max_message_size: 25 * 1024 * 1024,
+            max_recipients: 100,
+            command_timeout: Duration::from_secs(5 * 60),
+            max_line_length: 4096,
+            max_connections: 100,
+            shutdown_grace_period: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A setting of [`SmtpServerConfig`] that cannot work.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("invalid hostname {0:?}: expected a domain name such as mx.example.com")]
+    InvalidHostname(String),
+    #[error("max_line_length {0} is below the minimum of {MIN_LINE_LENGTH} bytes")]
+    LineLengthTooSmall(usize),
+    #[error("{0} must be greater than zero")]
+    Zero(&'static str),
+}
+
+impl SmtpServerConfig {
+    /// Checks that the settings can work.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if validate_domain(&self.hostname).is_err() {
+            return Err(ConfigError::InvalidHostname(self.hostname.clone()));
+        }
+        if self.max_line_length < MIN_LINE_LENGTH {
+            return Err(ConfigError::LineLengthTooSmall(self.max_line_length));
+        }
+
+        let positive = [
+            ("max_message_size", self.max_message_size > 0),
+            ("max_recipients", self.max_recipients > 0),
+            ("max_connections", self.max_connections > 0),
+            ("command_timeout", !self.command_timeout.is_zero()),
+        ];
+        for (name, valid) in positive {
+            if !valid {
+                return Err(ConfigError::Zero(name));
+            }
+        }
+
+        Ok(())
+    }
+
+    pub(crate) fn session_config(&self) -> SessionConfig {
+        SessionConfig {
+            hostname: self.hostname.clone(),
+            max_message_size: self.max_message_size,
+            max_recipients: self.max_recipients,
+            max_line_length: self.max_line_length,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid() {
+        assert_eq!(SmtpServerConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn invalid_settings_rejected() {
+        type Change = fn(&mut SmtpServerConfig);
+        let cases: [(Change, ConfigError); 4] = [
+            (
+                |c| c.hostname = "bad host".into(),
+                ConfigError::InvalidHostname("bad host".into()),
+            ),
+            (
+                |c| c.max_line_length = 100,
+                ConfigError::LineLengthTooSmall(100),
+            ),
+            (
+                |c| c.max_recipients = 0,
+                ConfigError::Zero("max_recipients"),
+            ),
+            (
+                |c| c.command_timeout = Duration::ZERO,
+                ConfigError::Zero("command_timeout"),
+            ),
+        ];
+
+        for (change, expected) in cases {
+            let mut config = SmtpServerConfig::default();
+            change(&mut config);
+
+            assert_eq!(config.validate(), Err(expected));
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! One SMTP connection: moves bytes between the socket and the I/O-free
+//! [`Session`], calls the handler for each message and enforces timeouts.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use super::config::SmtpServerConfig;
+use super::handler::{MessageHandler, Outcome, ReceivedMessage, SessionId};
+use crate::protocol::{CompletedMessage, Event, Reply, Session};
+
+/// Bytes read from the socket at once. Pipelined commands and data arrive in
+/// pieces of up to this size.
+const READ_BUFFER_SIZE: usize = 16 * 1024;
+
+/// Error that ends a connection.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectionError {
+    #[error("connection I/O failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("timed out writing a reply to the client")]
+    WriteTimeout,
+}
+
+/// Reason a session ended without an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// After QUIT, or after the session closed itself on too many errors.
+    Closed,
+    /// The client closed the connection without QUIT.
+    ClientDisconnected,
+    /// No input within `command_timeout`.
+    Timeout,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+impl fmt::Display for SessionEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self {
+            SessionEnd::Closed => "closed by server",
+            SessionEnd::ClientDisconnected => "client disconnected",
+            SessionEnd::Timeout => "timed out",
+            SessionEnd::Shutdown => "server shutting down",
+        };
+        f.write_str(text)
+    }
+}
+
+/// Everything one connection task needs.
+pub(crate) struct Connection<H> {
+    pub stream: TcpStream,
+    pub peer: SocketAddr,
+    pub session_id: SessionId,
+    pub config: Arc<SmtpServerConfig>,
+    pub handler: Arc<H>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl<H: MessageHandler> Connection<H> {
+    /// Runs the session to its end and logs how it ended. Call inside a span
+    /// that names the session.
+    pub async fn serve(mut self) {
+        info!("session started");
+
+        let mut messages = 0usize;
+        match self.run_session(&mut messages).await {
+            Ok(end) => info!(reason = %end, messages, "session ended"),
+            Err(error) => warn!(%error, messages, "session failed"),
+        }
+    }
+
+    async fn run_session(&mut self, messages: &mut usize) -> Result<SessionEnd, ConnectionError> {
+        let timeout = self.config.command_timeout;
+        let mut session = Session::new(self.config.session_config());
+        let mut output = Vec::new();
+        let mut read_buffer = vec![0u8; READ_BUFFER_SIZE];
+
+        session.greeting().write_to(&mut output);
+        loop {
+            // Process everything buffered, then flush the replies in one write.
+            while let Some(event) = session.next_event() {
+                match event {
+                    Event::Reply(reply) => reply.write_to(&mut output),
+                    Event::Message(message) => {
+                        self.send(&mut output).await?;
+                        *messages += 1;
+                        let reply = self.deliver(message).await;
+                        session.complete_message();
+                        reply.write_to(&mut output);
+                    }
+                    Event::Close => {
+                        self.send(&mut output).await?;
+                        let _ = self.stream.shutdown().await;
+                        return Ok(SessionEnd::Closed);
+                    }
+                }
+            }
+            self.send(&mut output).await?;
+
+            // Wait for more input, the timeout or shutdown.
+            let read = tokio::select! {
+                biased;
+                _ = self.shutdown.changed() => None,
+                result = tokio::time::timeout(timeout, self.stream.read(&mut read_buffer)) => Some(result),
+            };
+            let end = match read {
+                Some(Ok(Ok(0))) => {
+                    if session.in_data() {
+                        info!("client disconnected inside DATA, message discarded");
+                    }
+                    return Ok(SessionEnd::ClientDisconnected);
+                }
+                Some(Ok(Ok(count))) => {
+                    session.receive(&read_buffer[..count]);
+                    continue;
+                }
+                Some(Ok(Err(error))) => return Err(error.into()),
+                Some(Err(_elapsed)) => (session.timeout_reply(), SessionEnd::Timeout),
+                None => (session.shutdown_reply(), SessionEnd::Shutdown),
+            };
+
+            end.0.write_to(&mut output);
+            self.send(&mut output).await?;
+            let _ = self.stream.shutdown().await;
+            return Ok(end.1);
+        }
+    }
+
+    /// Hands a message to the handler, logs the outcome and returns the reply.
+    async fn deliver(&self, message: CompletedMessage) -> Reply {
+        let size = message.data.len();
+        let recipients = message.rcpt_to.len();
+        let mail_from = message.mail_from.clone();
+        let received = ReceivedMessage {
+            session_id: self.session_id.clone(),
+            client_address: self.peer.ip(),
+            helo: message.helo,
+            mail_from: message.mail_from,
+            rcpt_to: message.rcpt_to,
+            data: message.data,
+        };
+
+        let outcome = self.handler.handle(received).await;
+
+        match &outcome {
+            Outcome::Accepted { queue_id } => {
+                info!(%queue_id, %mail_from, recipients, size, "message accepted")
+            }
+            Outcome::TemporaryFailure { reason } => {
+                warn!(%reason, %mail_from, recipients, size, "message deferred with temporary failure")
+            }
+            Outcome::PermanentFailure { reason } => {
+                info!(%reason, %mail_from, recipients, size, "message rejected")
+            }
+        }
+        outcome.reply()
+    }
+
+    /// Writes and clears `output`, bounded by `command_timeout`.
+    async fn send(&mut self, output: &mut Vec<u8>) -> Result<(), ConnectionError> {
+        if output.is_empty() {
+            return Ok(());
+        }
+
+        let write = self.stream.write_all(output);
+        match tokio::time::timeout(self.config.command_timeout, write).await {
+            Ok(result) => result?,
+            Err(_elapsed) => return Err(ConnectionError::WriteTimeout),
+        }
+
+        output.clear();
+        Ok(())
+    }
+}
+
+/// Sends `421` to a connection over the session limit and closes it, giving
+/// up after `write_timeout`.
+pub(crate) async fn reject_busy(mut stream: TcpStream, hostname: &str, write_timeout: Duration) {
+    let text = format!("{hostname} too many connections, try again later");
+    let reply = Reply::new(421, "4.3.2", &text).to_bytes();
+
+    let write = stream.write_all(&reply);
+    if let Ok(Ok(())) = tokio::time::timeout(write_timeout, write).await {
+        let _ = stream.shutdown().await;
+    }
+}

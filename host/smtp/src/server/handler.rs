@@ -1,0 +1,148 @@
+//! The interface between the SMTP server and the code that processes
+//! messages: [`MessageHandler`], what it receives and what it decides.
+
+use std::fmt;
+use std::future::Future;
+use std::net::IpAddr;
+
+use crate::protocol::Reply;
+
+/// Short random id of one SMTP connection, for correlating log lines.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SessionId(String);
+
+impl SessionId {
+    /// Creates a new id of 16 hexadecimal digits (64 random bits).
+    pub fn generate() -> SessionId {
+        SessionId(format!("{:016x}", rand::random::<u64>()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One message received over SMTP, handed to [`MessageHandler::handle`].
+#[derive(Clone, Debug)]
+pub struct ReceivedMessage {
+    pub session_id: SessionId,
+    pub client_address: IpAddr,
+    /// Domain that the client gave in EHLO or HELO, not verified.
+    pub helo: String,
+    /// Reverse path without angle brackets, `""` for `<>`.
+    pub mail_from: String,
+    /// Forward paths without angle brackets, in the order received.
+    pub rcpt_to: Vec<String>,
+    /// Message after dot-unstuffing, with line endings as sent and without
+    /// the final `.` line. At most `max_message_size` bytes.
+    pub data: Vec<u8>,
+}
+
+/// Decision of the handler, which the session turns into the reply to DATA.
+///
+/// Reason texts and the queue id are sanitized before they are sent: bytes
+/// outside printable ASCII are replaced and the text is cut to
+/// [`crate::protocol::reply::MAX_REPLY_TEXT`] bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The gateway took responsibility for the message: `250 2.0.0 OK queued as <queue_id>`.
+    Accepted { queue_id: String },
+    /// The client keeps the message and retries later: `451 4.3.0 <reason>`.
+    TemporaryFailure { reason: String },
+    /// The message is rejected for good: `550 5.7.1 <reason>`.
+    PermanentFailure { reason: String },
+}
+
+impl Outcome {
+    /// Builds the reply to DATA for this outcome.
+    pub fn reply(&self) -> Reply {
+        match self {
+            Outcome::Accepted { queue_id } => {
+                Reply::new(250, "2.0.0", &format!("OK queued as {queue_id}"))
+            }
+            Outcome::TemporaryFailure { reason } => Reply::new(
+                451,
+                "4.3.0",
+                or_default(reason, "temporary failure, try again later"),
+            ),
+            Outcome::PermanentFailure { reason } => {
+                Reply::new(550, "5.7.1", or_default(reason, "message rejected"))
+            }
+        }
+    }
+}
+
+fn or_default<'a>(reason: &'a str, default: &'a str) -> &'a str {
+    if reason.trim().is_empty() {
+        default
+    } else {
+        reason
+    }
+}
+
+/// Processes received messages. One handler serves all sessions at once.
+pub trait MessageHandler: Send + Sync + 'static {
+    /// Called once per message after the final `.` of DATA. The reply to DATA
+    /// is sent only when the returned future completes, so a slow handler
+    /// keeps the client waiting, and commands pipelined after the data wait
+    /// too.
+    fn handle(&self, message: ReceivedMessage) -> impl Future<Output = Outcome> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_replies() {
+        let cases = [
+            (
+                Outcome::Accepted {
+                    queue_id: "Q1".into(),
+                },
+                "250 2.0.0 OK queued as Q1",
+            ),
+            (
+                Outcome::TemporaryFailure {
+                    reason: "scanner busy".into(),
+                },
+                "451 4.3.0 scanner busy",
+            ),
+            (
+                Outcome::PermanentFailure {
+                    reason: "spam".into(),
+                },
+                "550 5.7.1 spam",
+            ),
+            (
+                Outcome::PermanentFailure { reason: " ".into() },
+                "550 5.7.1 message rejected",
+            ),
+            (
+                Outcome::TemporaryFailure {
+                    reason: "a\r\n250 ok".into(),
+                },
+                "451 4.3.0 a  250 ok",
+            ),
+        ];
+
+        for (outcome, expected) in cases {
+            assert_eq!(outcome.reply().to_string(), expected);
+        }
+    }
+
+    #[test]
+    fn session_ids_differ() {
+        let first = SessionId::generate();
+        let second = SessionId::generate();
+
+        assert_eq!(first.as_str().len(), 16);
+        assert_ne!(first, second);
+    }
+}

@@ -1,0 +1,25 @@
+//! `no-attachment`: some recipients may not receive attached files at all.
+//!
+//! Removes every regular attachment and uploads it to the vault, where
+//! administrators and users can reach it. Adds no link to the message; use
+//! `secure-storage` for that. Inline images and body parts stay.
+
+use mailgate_rule_sdk::{Action, Message, Rule, export_rule};
+
+struct NoAttachment;
+
+impl Rule for NoAttachment {
+    fn evaluate(message: &Message) -> Result<Vec<Action>, String> {
+        let attachments = message.attachment_ids();
+        if attachments.is_empty() {
+            return Ok(Vec::new());
+        }
+
+        Ok(vec![
+            Action::RemoveParts(attachments.clone()),
+            Action::UploadParts(attachments),
+        ])
+    }
+}
+
+export_rule!(NoAttachment);

@@ -1,0 +1,27 @@
+//! `secure-storage`: the vault as a transparent store for attachments.
+//!
+//! Removes every regular attachment, uploads it to the vault and adds a
+//! notice with one link per file to the text and HTML bodies. The vault
+//! rescans stored files over time, so malware that is unknown on the day of
+//! arrival is still caught before the recipient downloads it.
+
+use mailgate_rule_sdk::{Action, Message, Rule, export_rule};
+
+struct SecureStorage;
+
+impl Rule for SecureStorage {
+    fn evaluate(message: &Message) -> Result<Vec<Action>, String> {
+        let attachments = message.attachment_ids();
+        if attachments.is_empty() {
+            return Ok(Vec::new());
+        }
+
+        Ok(vec![
+            Action::RemoveParts(attachments.clone()),
+            Action::UploadParts(attachments),
+            Action::LinkUploads,
+        ])
+    }
+}
+
+export_rule!(SecureStorage);
