@@ -1,1 +1,87 @@
-//! placeholder
+//! Delivery of processed messages to the next hop.
+//!
+//! The next hop is either an SMTP relay (the organisation's mail server) or,
+//! for a gateway running on its own, a local Maildir. [`Delivery::deliver`]
+//! returns only when the next hop has taken responsibility for the message:
+//! the relay answered 250 to DATA, or the file was synced and renamed into
+//! `new/`. Its error tells temporary failures (try again later) apart from
+//! permanent ones.
+
+mod error;
+mod line_endings;
+mod maildir;
+mod relay;
+
+use std::path::PathBuf;
+
+pub use error::DeliveryError;
+pub use line_endings::normalize_line_endings;
+pub use relay::RelayConfig;
+
+/// Where processed messages go.
+#[derive(Clone, Debug)]
+pub enum NextHop {
+    /// An SMTP server that accepts the message for the recipients.
+    Relay(RelayConfig),
+    /// A Maildir directory; `tmp/`, `new/` and `cur/` are created as needed.
+    Maildir(PathBuf),
+}
+
+/// The envelope used on the way out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboundEnvelope {
+    /// Reverse path without angle brackets; empty for the null sender.
+    pub mail_from: String,
+    /// Forward paths without angle brackets.
+    pub rcpt_to: Vec<String>,
+}
+
+/// Proof that the next hop took the message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeliveryReceipt {
+    /// The relay's reply to DATA.
+    Relayed {
+        /// `host:port` of the relay.
+        relay: String,
+    },
+    /// The file written into the Maildir's `new/` directory.
+    Stored {
+        /// Full path of the message file.
+        path: PathBuf,
+    },
+}
+
+/// Delivers messages to one next hop.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    next_hop: NextHop,
+}
+
+impl Delivery {
+    /// A delivery to `next_hop`.
+    pub fn new(next_hop: NextHop) -> Delivery {
+        Delivery { next_hop }
+    }
+
+    /// The configured next hop.
+    pub fn next_hop(&self) -> &NextHop {
+        &self.next_hop
+    }
+
+    /// Delivers `message` to the next hop for `envelope`'s recipients.
+    ///
+    /// Line ends are normalised to CR LF first: bare LF or CR in a message
+    /// received from a lenient client would otherwise reach the next hop.
+    ///
+    /// # Errors
+    ///
+    /// [`DeliveryError`]; [`DeliveryError::is_temporary`] says whether a
+    /// later attempt may succeed.
+    pub async fn deliver(&self, envelope: &OutboundEnvelope, message: &[u8]) -> Result<DeliveryReceipt, DeliveryError> {
+        let message = normalize_line_endings(message);
+        match &self.next_hop {
+            NextHop::Relay(config) => relay::send(config, envelope, &message).await,
+            NextHop::Maildir(directory) => maildir::store(directory, &message).await,
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Delivery errors, split into temporary and permanent failures.
+
+/// Why the next hop did not take a message.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeliveryError {
+    /// The relay could not be reached, the connection broke, or it timed out.
+    #[error("cannot reach the next hop {relay}: {reason}")]
+    Unreachable {
+        /// `host:port` of the relay.
+        relay: String,
+        /// What failed.
+        reason: String,
+    },
+
+    /// The relay answered with an error reply.
+    #[error("next hop {relay} rejected the message with {code}: {message}")]
+    Rejected {
+        /// `host:port` of the relay.
+        relay: String,
+        /// SMTP reply code.
+        code: u16,
+        /// Reply text.
+        message: String,
+    },
+
+    /// Writing into the Maildir failed.
+    #[error("cannot store the message in Maildir {directory}: {source}")]
+    Maildir {
+        /// The Maildir directory.
+        directory: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+impl DeliveryError {
+    /// Whether a later attempt may succeed: everything except a 5xx reply.
+    pub fn is_temporary(&self) -> bool {
+        match self {
+            DeliveryError::Rejected { code, .. } => !(500..600).contains(code),
+            DeliveryError::Unreachable { .. } | DeliveryError::Maildir { .. } => true,
+        }
+    }
+}

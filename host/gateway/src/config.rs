@@ -1,0 +1,376 @@
+//! The gateway's TOML configuration.
+//!
+//! Every setting has a default, so an empty file (or no file) runs the whole
+//! gateway on loopback: SMTP on 127.0.0.1:2525, the built-in vault on
+//! 127.0.0.1:8010, the `secure-storage` rule, and delivery into the Maildir
+//! `mailgate-data/maildir`. `examples/mailgate.toml` documents each setting.
+//! Relative paths are taken from the working directory.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The whole configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Inbound SMTP.
+    pub smtp: SmtpConfig,
+    /// Where attachments are uploaded.
+    pub vault: VaultConfig,
+    /// The built-in vault, used when `vault.url` is not set.
+    pub builtin_vault: BuiltinVaultConfig,
+    /// The next hop.
+    pub delivery: DeliveryConfig,
+    /// The rules, run in this order on every message.
+    #[serde(default = "default_rules")]
+    pub rules: Vec<RuleConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            smtp: SmtpConfig::default(),
+            vault: VaultConfig::default(),
+            builtin_vault: BuiltinVaultConfig::default(),
+            delivery: DeliveryConfig::default(),
+            rules: default_rules(),
+        }
+    }
+}
+
+/// Inbound SMTP settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    /// Address and port to listen on. Default `127.0.0.1:2525`.
+    pub listen: SocketAddr,
+    /// Host name in the greeting, the EHLO reply and the `Received` header.
+    /// Default `localhost`.
+    pub hostname: String,
+    /// Largest message accepted, in bytes. Default 25 MiB.
+    pub max_message_size: usize,
+    /// Most recipients per message. Default 100.
+    pub max_recipients: usize,
+    /// Idle time allowed while waiting for a command or data, in seconds.
+    /// Default 300.
+    pub command_timeout_secs: u64,
+    /// Most simultaneous connections. Default 100.
+    pub max_connections: usize,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 2525)),
+            hostname: "localhost".to_string(),
+            max_message_size: 25 * 1024 * 1024,
+            max_recipients: 100,
+            command_timeout_secs: 300,
+            max_connections: 100,
+        }
+    }
+}
+
+/// Vault settings shared by the built-in and an external vault.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VaultConfig {
+    /// REST base URL of an external vault, `http(s)://host:port/vault_rest`.
+    /// When absent, the gateway starts the built-in vault.
+    pub url: Option<String>,
+    /// API key for the external vault. The environment variable
+    /// `MAILGATE_VAULT_API_KEY` takes precedence.
+    pub api_key: Option<String>,
+    /// First level of every message folder. Default `Email Gateway`.
+    pub root_folder: String,
+    /// Limit for each vault request, in seconds. Default 30.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for VaultConfig {
+    fn default() -> Self {
+        VaultConfig {
+            url: None,
+            api_key: None,
+            root_folder: "Email Gateway".to_string(),
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+/// Settings of the built-in vault.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BuiltinVaultConfig {
+    /// Address and port of its REST API. Default `127.0.0.1:8010`.
+    pub listen: SocketAddr,
+    /// Directory for stored files and their metadata.
+    /// Default `mailgate-data/vault`.
+    pub data_dir: PathBuf,
+    /// Base of the links written into emails, e.g. `https://files.example.com`.
+    /// Default `http://<listen>`.
+    pub public_url: Option<String>,
+    /// Bearer token the built-in vault accepts. When absent, the gateway
+    /// generates one at start and uses it itself; `mailgate vault` requires
+    /// one (or `MAILGATE_VAULT_API_KEY`).
+    pub api_key: Option<String>,
+}
+
+impl Default for BuiltinVaultConfig {
+    fn default() -> Self {
+        BuiltinVaultConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8010)),
+            data_dir: PathBuf::from("mailgate-data/vault"),
+            public_url: None,
+            api_key: None,
+        }
+    }
+}
+
+/// Next-hop settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// SMTP relay as `host:port`. When absent, messages go to `maildir`.
+    pub relay: Option<String>,
+    /// Maildir used when no relay is set. Default `mailgate-data/maildir`.
+    pub maildir: PathBuf,
+    /// Limit for connecting to the relay and for each command, in seconds.
+    /// Default 60.
+    pub timeout_secs: u64,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig { relay: None, maildir: PathBuf::from("mailgate-data/maildir"), timeout_secs: 60 }
+    }
+}
+
+/// One rule.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// Name in logs and errors.
+    pub name: String,
+    /// A rule shipped with the gateway: `no-attachment` or `secure-storage`.
+    pub shipped: Option<String>,
+    /// Path of a component file (`.wasm`), for any other rule.
+    pub path: Option<PathBuf>,
+    /// Run-time limit per message, in milliseconds. Default 1000.
+    #[serde(default = "default_rule_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Linear memory limit, in MiB. Default 64.
+    #[serde(default = "default_rule_memory_mib")]
+    pub max_memory_mib: usize,
+}
+
+fn default_rules() -> Vec<RuleConfig> {
+    vec![RuleConfig {
+        name: "secure-storage".to_string(),
+        shipped: Some("secure-storage".to_string()),
+        path: None,
+        timeout_ms: default_rule_timeout_ms(),
+        max_memory_mib: default_rule_memory_mib(),
+    }]
+}
+
+fn default_rule_timeout_ms() -> u64 {
+    1000
+}
+
+fn default_rule_memory_mib() -> usize {
+    64
+}
+
+/// Why a configuration was rejected.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+
+    /// The file is not valid TOML for this configuration.
+    #[error("invalid configuration file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The TOML error, with line and column.
+        message: String,
+    },
+
+    /// A value is out of range or settings contradict each other.
+    #[error("invalid setting `{setting}`: {reason}")]
+    Invalid {
+        /// Dotted name of the setting, e.g. `rules[1].path`.
+        setting: String,
+        /// What is wrong and what is expected.
+        reason: String,
+    },
+}
+
+impl Config {
+    /// Reads and validates the configuration in `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let config: Config =
+            toml::from_str(&text).map_err(|error| ConfigError::Parse { path: path.to_path_buf(), message: error.to_string() })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses and validates configuration text.
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let config: Config =
+            toml::from_str(text).map_err(|error| ConfigError::Parse { path: PathBuf::from("<text>"), message: error.to_string() })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that TOML types alone do not constrain.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |setting: &str, reason: &str| ConfigError::Invalid { setting: setting.to_string(), reason: reason.to_string() };
+
+        if self.smtp.max_message_size == 0 {
+            return Err(invalid("smtp.max_message_size", "must be at least 1 byte"));
+        }
+        if self.smtp.command_timeout_secs == 0 {
+            return Err(invalid("smtp.command_timeout_secs", "must be at least 1 second"));
+        }
+        if self.vault.request_timeout_secs == 0 {
+            return Err(invalid("vault.request_timeout_secs", "must be at least 1 second"));
+        }
+        if self.delivery.timeout_secs == 0 {
+            return Err(invalid("delivery.timeout_secs", "must be at least 1 second"));
+        }
+        if let Some(relay) = &self.delivery.relay {
+            parse_host_port(relay).map_err(|reason| invalid("delivery.relay", &reason))?;
+        }
+        if self.vault.url.is_some() && self.vault_api_key().is_none() {
+            return Err(invalid(
+                "vault.api_key",
+                "an external vault needs an API key: set vault.api_key or MAILGATE_VAULT_API_KEY",
+            ));
+        }
+        if self.rules.is_empty() {
+            return Err(invalid("rules", "at least one rule is needed; use the shipped `secure-storage` rule"));
+        }
+
+        for (index, rule) in self.rules.iter().enumerate() {
+            let setting = format!("rules[{index}]");
+            match (&rule.shipped, &rule.path) {
+                (Some(_), Some(_)) => return Err(invalid(&setting, "set either `shipped` or `path`, not both")),
+                (None, None) => return Err(invalid(&setting, "set `shipped` (a shipped rule name) or `path` (a .wasm file)")),
+                _ => {}
+            }
+            if rule.name.trim().is_empty() {
+                return Err(invalid(&format!("{setting}.name"), "must not be empty"));
+            }
+            if rule.timeout_ms == 0 {
+                return Err(invalid(&format!("{setting}.timeout_ms"), "must be at least 1 millisecond"));
+            }
+            if rule.max_memory_mib == 0 {
+                return Err(invalid(&format!("{setting}.max_memory_mib"), "must be at least 1 MiB"));
+            }
+        }
+        Ok(())
+    }
+
+    /// API key for the external vault: `MAILGATE_VAULT_API_KEY`, else
+    /// `vault.api_key`.
+    pub fn vault_api_key(&self) -> Option<String> {
+        std::env::var("MAILGATE_VAULT_API_KEY")
+            .ok()
+            .filter(|key| !key.is_empty())
+            .or_else(|| self.vault.api_key.clone())
+    }
+
+    /// Idle timeout for SMTP commands.
+    pub fn command_timeout(&self) -> Duration {
+        Duration::from_secs(self.smtp.command_timeout_secs)
+    }
+}
+
+/// Splits `host:port`; `[v6]:port` is accepted for IPv6 literals.
+pub(crate) fn parse_host_port(value: &str) -> Result<(String, u16), String> {
+    let (host, port) = value
+        .rsplit_once(':')
+        .ok_or_else(|| format!("`{value}` is not of the form host:port"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(format!("`{value}` has no host"));
+    }
+    let port: u16 = port.parse().map_err(|_| format!("`{value}` has an invalid port"))?;
+    if port == 0 {
+        return Err(format!("`{value}` has port 0"));
+    }
+    Ok((host.to_string(), port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_empty_text_gives_defaults() {
+        let config = Config::from_toml("").unwrap();
+        assert_eq!(config.smtp.listen.to_string(), "127.0.0.1:2525");
+        assert_eq!(config.builtin_vault.listen.to_string(), "127.0.0.1:8010");
+        assert_eq!(config.rules.len(), 1);
+        assert_eq!(config.rules[0].shipped.as_deref(), Some("secure-storage"));
+        assert!(config.delivery.relay.is_none());
+    }
+
+    #[test]
+    fn config_default_matches_empty_text() {
+        let from_text = Config::from_toml("").unwrap();
+        let default = Config::default();
+        assert_eq!(format!("{default:?}"), format!("{from_text:?}"));
+        default.validate().unwrap();
+    }
+
+    #[test]
+    fn config_unknown_key_rejected() {
+        let error = Config::from_toml("[smtp]\nlisten_address = \"127.0.0.1:25\"\n").unwrap_err();
+        assert!(error.to_string().contains("listen_address"), "{error}");
+    }
+
+    #[test]
+    fn config_rule_needs_one_source() {
+        let error = Config::from_toml("[[rules]]\nname = \"x\"\n").unwrap_err();
+        assert!(error.to_string().contains("rules[0]"), "{error}");
+
+        let error = Config::from_toml("[[rules]]\nname = \"x\"\nshipped = \"a\"\npath = \"b.wasm\"\n").unwrap_err();
+        assert!(error.to_string().contains("not both"), "{error}");
+    }
+
+    #[test]
+    fn config_bad_relay_rejected() {
+        let error = Config::from_toml("[delivery]\nrelay = \"mail.example.com\"\n").unwrap_err();
+        assert!(error.to_string().contains("delivery.relay"), "{error}");
+    }
+
+    #[test]
+    fn config_example_file_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/mailgate.toml");
+        Config::load(&path).unwrap();
+    }
+
+    #[test]
+    fn host_port_table() {
+        assert_eq!(parse_host_port("mx.example.com:25").unwrap(), ("mx.example.com".to_string(), 25));
+        assert_eq!(parse_host_port("[::1]:2526").unwrap(), ("::1".to_string(), 2526));
+        assert!(parse_host_port("mx.example.com").is_err());
+        assert!(parse_host_port(":25").is_err());
+        assert!(parse_host_port("mx:0").is_err());
+        assert!(parse_host_port("mx:99999").is_err());
+    }
+}

@@ -1,0 +1,183 @@
+//! Processing of one accepted message, from the end of DATA to the next hop.
+//!
+//! The steps, in order: parse and classify the parts; run every rule in a
+//! fresh sandbox; merge their actions into a [`Plan`]; reject a blocked
+//! message without any vault action; upload the chosen attachments as one
+//! group into the message's folder; rewrite the message; prepend a
+//! `Received` header; deliver. Any failure ends processing before delivery,
+//! and the client gets 451 or 550 as [`ProcessError::into_outcome`] decides,
+//! so a message is never passed on unprocessed.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use mailgate_delivery::{Delivery, OutboundEnvelope};
+use mailgate_message::{Envelope, FolderName, Link, ParsedMessage, Rewrite, StorageNames, rewrite};
+use mailgate_rules::{LoadedRule, RuleInput};
+use mailgate_smtp::{MessageHandler, Outcome, ReceivedMessage};
+use mailgate_vault::{UploadFile, VaultClient};
+use tracing::Instrument;
+
+use crate::failure::ProcessError;
+use crate::ids::QueueId;
+use crate::plan::Plan;
+
+/// The message handler the SMTP server calls.
+pub struct Pipeline {
+    rules: Arc<Vec<LoadedRule>>,
+    vault: VaultClient,
+    delivery: Delivery,
+    root_folder: String,
+    hostname: String,
+}
+
+impl Pipeline {
+    /// A pipeline running `rules` in order, uploading through `vault` into
+    /// folders under `root_folder`, and delivering with `delivery`.
+    /// `hostname` names this gateway in the `Received` header.
+    pub fn new(rules: Vec<LoadedRule>, vault: VaultClient, delivery: Delivery, root_folder: String, hostname: String) -> Pipeline {
+        Pipeline { rules: Arc::new(rules), vault, delivery, root_folder, hostname }
+    }
+
+    /// Processes one message; `Ok` means the next hop took it.
+    pub async fn process(&self, queue_id: &QueueId, received: ReceivedMessage) -> Result<(), ProcessError> {
+        let arrival = Utc::now();
+        let envelope = Envelope {
+            client_address: received.client_address.to_string(),
+            helo: received.helo.clone(),
+            mail_from: received.mail_from.clone(),
+            rcpt_to: received.rcpt_to.clone(),
+        };
+
+        let message = Arc::new(ParsedMessage::parse(received.data)?);
+        let message_id = message.message_id.clone().unwrap_or_default();
+        tracing::Span::current().record("message_id", message_id.as_str());
+        tracing::info!(size = message.raw.len(), parts = message.parts.len(), "message received");
+
+        let plan = self.run_rules(&message, &envelope).await?;
+        if let Some((rule, reason)) = plan.block {
+            tracing::info!(%rule, %reason, "message blocked");
+            return Err(ProcessError::Blocked { rule, reason });
+        }
+
+        let links = self.upload(&message, &plan, &envelope, arrival).await?;
+        let changes = Rewrite { remove: plan.remove.clone(), links: if plan.link { links } else { Vec::new() } };
+        let rewritten = rewrite(&message, &changes);
+        let outbound = self.with_received_header(queue_id, &envelope, &rewritten);
+
+        let outbound_envelope = OutboundEnvelope { mail_from: envelope.mail_from.clone(), rcpt_to: envelope.rcpt_to.clone() };
+        let receipt = self.delivery.deliver(&outbound_envelope, &outbound).await?;
+        tracing::info!(
+            removed = plan.remove.len(),
+            uploaded = plan.upload.len(),
+            linked = changes.links.len(),
+            ?receipt,
+            "message delivered"
+        );
+        Ok(())
+    }
+
+    /// Runs every rule on a blocking thread and merges their actions.
+    async fn run_rules(&self, message: &Arc<ParsedMessage>, envelope: &Envelope) -> Result<Plan, ProcessError> {
+        let rules = Arc::clone(&self.rules);
+        let message = Arc::clone(message);
+        let input = RuleInput::new(&message, envelope);
+
+        tokio::task::spawn_blocking(move || {
+            let mut plan = Plan::default();
+            for rule in rules.iter() {
+                let actions = rule.evaluate(&input).inspect_err(|failure| {
+                    tracing::error!(rule = rule.name(), %failure, "rule failed; message gets a temporary failure");
+                })?;
+                tracing::debug!(rule = rule.name(), ?actions, "rule returned");
+                plan.add(rule.name(), actions, &message);
+            }
+            Ok(plan)
+        })
+        .await
+        .map_err(|error| ProcessError::Internal(format!("rule worker failed: {error}")))?
+    }
+
+    /// Uploads the planned parts as one group and returns a link per part,
+    /// in part order.
+    async fn upload(
+        &self,
+        message: &ParsedMessage,
+        plan: &Plan,
+        envelope: &Envelope,
+        arrival: chrono::DateTime<Utc>,
+    ) -> Result<Vec<Link>, ProcessError> {
+        if plan.upload.is_empty() {
+            return Ok(Vec::new());
+        }
+
+        let folder = FolderName::for_message(&self.root_folder, message, &envelope.mail_from, arrival);
+        let mut names = StorageNames::new();
+        let files: Vec<UploadFile> = plan
+            .upload
+            .iter()
+            .filter_map(|id| message.part(*id))
+            .map(|part| UploadFile {
+                folder: folder.as_str().to_string(),
+                file_name: names.assign(part),
+                content: bytes::Bytes::copy_from_slice(&part.content),
+            })
+            .collect();
+
+        let uploaded = self.vault.upload_group(&files).await.inspect_err(|error| {
+            tracing::error!(%error, %folder, files = files.len(), "upload failed; message gets a temporary failure");
+        })?;
+        tracing::info!(%folder, files = uploaded.len(), "attachments uploaded");
+
+        Ok(uploaded
+            .into_iter()
+            .zip(files.iter())
+            .map(|(stored, file)| Link { file_name: stored.file_name, url: stored.file_url, size: file.content.len() as u64 })
+            .collect())
+    }
+
+    /// Prepends a `Received` header naming the client and this gateway.
+    fn with_received_header(&self, queue_id: &QueueId, envelope: &Envelope, message: &[u8]) -> Vec<u8> {
+        let helo: String = envelope.helo.chars().filter(|c| c.is_ascii_graphic()).take(255).collect();
+        let header = format!(
+            "Received: from {} ([{}])\r\n\tby {} (mailgate) with ESMTP id {};\r\n\t{}\r\n",
+            if helo.is_empty() { "unknown" } else { &helo },
+            envelope.client_address,
+            self.hostname,
+            queue_id,
+            Utc::now().to_rfc2822()
+        );
+
+        let mut output = Vec::with_capacity(header.len() + message.len());
+        output.extend_from_slice(header.as_bytes());
+        output.extend_from_slice(message);
+        output
+    }
+}
+
+impl MessageHandler for Pipeline {
+    fn handle(&self, message: ReceivedMessage) -> impl std::future::Future<Output = Outcome> + Send {
+        let queue_id = QueueId::generate();
+        let span = tracing::info_span!(
+            "message",
+            queue_id = %queue_id,
+            session = %message.session_id,
+            message_id = tracing::field::Empty,
+        );
+
+        async move {
+            match self.process(&queue_id, message).await {
+                Ok(()) => Outcome::Accepted { queue_id: queue_id.to_string() },
+                Err(error) => {
+                    if error.is_temporary() {
+                        tracing::warn!(%error, "message not accepted, temporary failure");
+                    } else {
+                        tracing::info!(%error, "message rejected, permanent failure");
+                    }
+                    error.into_outcome(queue_id.as_str())
+                }
+            }
+        }
+        .instrument(span)
+    }
+}
