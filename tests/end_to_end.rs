@@ -1,1 +1,168 @@
+//! The whole path over real SMTP: a client sends sample mail to the gateway,
+//! the shipped rule moves attachments into the built-in vault, and the
+//! rewritten message arrives at an SMTP sink acting as the next hop.
 
+use mail_parser::{MessageParser, MimeHeaders};
+use mailgate_tests::{SmtpSink, config, sample, send_message, shipped_rule, start_gateway, vault_client};
+use mailgate_vault::FileId;
+
+/// Download links found in a text.
+fn links_in(text: &str) -> Vec<String> {
+    text.split(|c: char| c.is_whitespace() || c == '"' || c == '<' || c == '>')
+        .filter(|word| word.contains("/vault_rest/file/"))
+        .map(str::to_string)
+        .collect()
+}
+
+fn file_id_of(link: &str) -> FileId {
+    FileId::from(link.rsplit('/').next().unwrap().to_string())
+}
+
+/// Content of the first part of `raw` with this media type, decoded.
+fn part_content(raw: &[u8], media_type: &str) -> Option<Vec<u8>> {
+    let message = MessageParser::default().parse(raw)?;
+    message
+        .parts
+        .iter()
+        .find(|part| {
+            part.content_type()
+                .is_some_and(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()) == media_type)
+        })
+        .map(|part| part.contents().to_vec())
+}
+
+#[tokio::test]
+async fn attachment_moved_to_vault_and_linked() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start().await;
+    let gateway = start_gateway(config(data_dir.path(), sink.address, vec![shipped_rule("secure-storage")])).await;
+    let original = sample("pdf-with-inline-logo.eml");
+
+    let reply = send_message(gateway.smtp_address(), &original).await;
+    assert_eq!(reply.code, 250, "{reply:?}");
+
+    let delivered = sink.next_message().await;
+    assert_eq!(delivered.mail_from, "alice@example.com");
+    assert_eq!(delivered.rcpt_to, vec!["bob@example.org".to_string()]);
+    let parsed = MessageParser::default().parse(&delivered.data).unwrap();
+
+    assert!(part_content(&delivered.data, "application/pdf").is_none(), "PDF still attached");
+    let logo = part_content(&delivered.data, "image/png").expect("inline logo kept");
+    assert_eq!(logo, part_content(&original, "image/png").unwrap(), "inline logo changed");
+
+    let text = parsed.body_text(0).unwrap();
+    let html = parsed.body_html(0).unwrap();
+    let text_links = links_in(&text);
+    let html_links = links_in(&html);
+    assert_eq!(text_links.len(), 1, "text body: {text}");
+    assert_eq!(html_links.len(), 1, "HTML body: {html}");
+    assert_eq!(text_links, html_links);
+    assert!(html.contains("cid:logo.7f3a@example.com"), "HTML lost the logo reference");
+
+    let downloaded = reqwest::get(&text_links[0]).await.unwrap();
+    assert_eq!(downloaded.status(), 200);
+    let bytes = downloaded.bytes().await.unwrap();
+    assert_eq!(bytes.as_ref(), part_content(&original, "application/pdf").unwrap().as_slice());
+
+    let status = vault_client(&gateway).file_status(&file_id_of(&text_links[0])).await.unwrap();
+    assert_eq!(status.name, "Q3 report.pdf");
+    assert_eq!(
+        status.path,
+        "Email Gateway/2026-09-28/Quarterly report_<alice@example.com>_<3f9c2d1e-7a41-4b8e-9c1d-5e2f8a6b7c90@mail.example.com>"
+    );
+
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn missing_message_id_same_folder_twice() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start().await;
+    let gateway = start_gateway(config(data_dir.path(), sink.address, vec![shipped_rule("secure-storage")])).await;
+    let vault = vault_client(&gateway);
+    let original = sample("no-message-id.eml");
+
+    let mut folders = Vec::new();
+    for _ in 0..2 {
+        let reply = send_message(gateway.smtp_address(), &original).await;
+        assert_eq!(reply.code, 250, "{reply:?}");
+
+        let delivered = sink.next_message().await;
+        let text = MessageParser::default().parse(&delivered.data).unwrap().body_text(0).unwrap().to_string();
+        let links = links_in(&text);
+        assert_eq!(links.len(), 1, "{text}");
+        assert!(text.contains("Caf\u{e9} at 10?"), "original text lost: {text}");
+
+        let status = vault.file_status(&file_id_of(&links[0])).await.unwrap();
+        assert_eq!(status.name, "notes.txt");
+        folders.push(status.path);
+    }
+
+    assert_eq!(folders[0], folders[1]);
+    assert!(
+        folders[0].starts_with("Email Gateway/2026-09-29/Notes from today_<carol@example.net>_<No Message Id ("),
+        "{}",
+        folders[0]
+    );
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn message_without_attachment_unchanged() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start().await;
+    let gateway = start_gateway(config(data_dir.path(), sink.address, vec![shipped_rule("secure-storage")])).await;
+    let original = sample("plain-text.eml");
+
+    let reply = send_message(gateway.smtp_address(), &original).await;
+    assert_eq!(reply.code, 250, "{reply:?}");
+
+    let delivered = sink.next_message().await;
+    assert!(delivered.data.starts_with(b"Received: from client.test ([127.0.0.1])\r\n"));
+    assert!(delivered.data.ends_with(&original), "message body or headers changed");
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn no_attachment_rule_uploads_without_link() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start().await;
+    let gateway = start_gateway(config(data_dir.path(), sink.address, vec![shipped_rule("no-attachment")])).await;
+    let original = sample("pdf-with-inline-logo.eml");
+
+    let reply = send_message(gateway.smtp_address(), &original).await;
+    assert_eq!(reply.code, 250, "{reply:?}");
+
+    let delivered = sink.next_message().await;
+    assert!(part_content(&delivered.data, "application/pdf").is_none(), "PDF still attached");
+    assert!(part_content(&delivered.data, "image/png").is_some(), "inline logo removed");
+    let text = MessageParser::default().parse(&delivered.data).unwrap().body_text(0).unwrap().to_string();
+    assert!(links_in(&text).is_empty(), "no-attachment must not link: {text}");
+
+    let pdf = part_content(&original, "application/pdf").unwrap();
+    let stored: Vec<Vec<u8>> = std::fs::read_dir(data_dir.path().join("vault/files"))
+        .unwrap()
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "bin"))
+        .map(|entry| std::fs::read(entry.path()).unwrap())
+        .collect();
+    assert_eq!(stored, vec![pdf], "the vault holds exactly the removed PDF");
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn dot_lines_survive_the_round_trip() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start().await;
+    let gateway = start_gateway(config(data_dir.path(), sink.address, vec![shipped_rule("secure-storage")])).await;
+    let original = b"From: a@example.com\r\nTo: b@example.org\r\nSubject: dots\r\nMessage-ID: <dots@example.com>\r\n\r\n\
+.leading dot\r\n..two dots\r\n.\r\nlast\r\n"
+        .to_vec();
+
+    let reply = send_message(gateway.smtp_address(), &original).await;
+    assert_eq!(reply.code, 250, "{reply:?}");
+
+    let delivered = sink.next_message().await;
+    assert!(delivered.data.ends_with(&original), "{}", String::from_utf8_lossy(&delivered.data));
+    gateway.shutdown().await;
+}

@@ -1,1 +1,214 @@
-//! placeholder
+//! Helpers for the end-to-end tests: a gateway on loopback ports, an SMTP
+//! sink acting as next hop, and a plain SMTP client.
+//!
+//! Everything listens on 127.0.0.1 with ports chosen by the kernel.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mailgate::{Config, Gateway, RuleConfig, RunningGateway};
+use mailgate_smtp::{MessageHandler, Outcome, ReceivedMessage, SmtpServer, SmtpServerConfig};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::sync::{Mutex, mpsc};
+
+/// API key of the built-in vault in tests.
+pub const VAULT_KEY: &str = "test-key-0123456789abcdefghijk";
+
+/// Reads a file from `examples/mail`.
+pub fn sample(name: &str) -> Vec<u8> {
+    let path = workspace().join("examples/mail").join(name);
+    std::fs::read(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
+}
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Path of a test rule component built from `plugins/testing`.
+pub fn test_rule(file_stem: &str) -> PathBuf {
+    Path::new(mailgate_rules::COMPONENT_DIR).join(format!("{file_stem}.wasm"))
+}
+
+/// A shipped rule with default limits.
+pub fn shipped_rule(name: &str) -> RuleConfig {
+    RuleConfig { name: name.to_string(), shipped: Some(name.to_string()), path: None, timeout_ms: 1000, max_memory_mib: 64 }
+}
+
+/// A rule from a component file with a time limit in milliseconds.
+pub fn file_rule(name: &str, path: PathBuf, timeout_ms: u64) -> RuleConfig {
+    RuleConfig { name: name.to_string(), shipped: None, path: Some(path), timeout_ms, max_memory_mib: 64 }
+}
+
+/// A configuration on ephemeral loopback ports, with the built-in vault's
+/// data under `data_dir` and delivery to `relay`.
+pub fn config(data_dir: &Path, relay: SocketAddr, rules: Vec<RuleConfig>) -> Config {
+    let mut config = Config::default();
+    config.smtp.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.smtp.command_timeout_secs = 30;
+    config.builtin_vault.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.builtin_vault.data_dir = data_dir.join("vault");
+    config.builtin_vault.api_key = Some(VAULT_KEY.to_string());
+    config.delivery.relay = Some(relay.to_string());
+    config.delivery.timeout_secs = 10;
+    config.rules = rules;
+    config
+}
+
+/// Starts a gateway with `config`.
+pub async fn start_gateway(config: Config) -> RunningGateway {
+    Gateway::start(config).await.expect("gateway starts")
+}
+
+/// A vault client for the gateway's built-in vault.
+pub fn vault_client(gateway: &RunningGateway) -> mailgate_vault::VaultClient {
+    let url = gateway.builtin_vault_url().expect("built-in vault runs");
+    mailgate_vault::VaultClient::new(mailgate_vault::VaultClientConfig::new(url, VAULT_KEY)).unwrap()
+}
+
+/// An SMTP server acting as the next hop: it accepts every message and hands
+/// it to the test.
+pub struct SmtpSink {
+    pub address: SocketAddr,
+    received: Mutex<mpsc::UnboundedReceiver<ReceivedMessage>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+struct Recorder(mpsc::UnboundedSender<ReceivedMessage>);
+
+impl MessageHandler for Recorder {
+    fn handle(&self, message: ReceivedMessage) -> impl std::future::Future<Output = Outcome> + Send {
+        let _ = self.0.send(message);
+        async { Outcome::Accepted { queue_id: "SINK".to_string() } }
+    }
+}
+
+impl SmtpSink {
+    /// Starts the sink on an ephemeral loopback port.
+    pub async fn start() -> SmtpSink {
+        let config = SmtpServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            hostname: "sink.test".to_string(),
+            max_message_size: 64 * 1024 * 1024,
+            ..SmtpServerConfig::default()
+        };
+        let server = SmtpServer::bind(config).await.unwrap();
+        let address = server.local_addr();
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = server
+                .run(Arc::new(Recorder(sender)), async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        SmtpSink { address, received: Mutex::new(receiver), stop: Some(stop) }
+    }
+
+    /// The next delivered message; panics after 10 seconds without one.
+    pub async fn next_message(&self) -> ReceivedMessage {
+        let mut receiver = self.received.lock().await;
+        tokio::time::timeout(Duration::from_secs(10), receiver.recv())
+            .await
+            .expect("a message reaches the next hop within 10 s")
+            .expect("sink is running")
+    }
+
+    /// Whether a message arrived; waits `wait` for one.
+    pub async fn has_message(&self, wait: Duration) -> bool {
+        let mut receiver = self.received.lock().await;
+        matches!(tokio::time::timeout(wait, receiver.recv()).await, Ok(Some(_)))
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A reply line group: the code and the text of the last line.
+#[derive(Debug)]
+pub struct Reply {
+    pub code: u16,
+    pub text: String,
+}
+
+/// A minimal SMTP client that sends one command at a time.
+pub struct SmtpClient {
+    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    writer: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl SmtpClient {
+    /// Connects, reads the greeting and sends EHLO.
+    pub async fn connect(address: SocketAddr) -> SmtpClient {
+        let stream = TcpStream::connect(address).await.unwrap();
+        let (read, write) = stream.into_split();
+        let mut client = SmtpClient { reader: BufReader::new(read), writer: write };
+        assert_eq!(client.read_reply().await.code, 220);
+        assert_eq!(client.command("EHLO client.test").await.code, 250);
+        client
+    }
+
+    /// Sends one command line and returns the reply.
+    pub async fn command(&mut self, line: &str) -> Reply {
+        self.writer.write_all(format!("{line}\r\n").as_bytes()).await.unwrap();
+        self.read_reply().await
+    }
+
+    /// Runs MAIL, RCPT and DATA for `message` and returns the reply to the
+    /// end of data. The message is dot-stuffed here.
+    pub async fn send(&mut self, from: &str, to: &[&str], message: &[u8]) -> Reply {
+        assert_eq!(self.command(&format!("MAIL FROM:<{from}>")).await.code, 250);
+        for recipient in to {
+            assert_eq!(self.command(&format!("RCPT TO:<{recipient}>")).await.code, 250);
+        }
+        assert_eq!(self.command("DATA").await.code, 354);
+
+        let mut data = Vec::with_capacity(message.len() + 64);
+        let mut at_line_start = true;
+        for &byte in message {
+            if at_line_start && byte == b'.' {
+                data.push(b'.');
+            }
+            data.push(byte);
+            at_line_start = byte == b'\n';
+        }
+        if !data.ends_with(b"\r\n") {
+            data.extend_from_slice(b"\r\n");
+        }
+        data.extend_from_slice(b".\r\n");
+        self.writer.write_all(&data).await.unwrap();
+        self.read_reply().await
+    }
+
+    async fn read_reply(&mut self) -> Reply {
+        loop {
+            let mut line = String::new();
+            let read = tokio::time::timeout(Duration::from_secs(30), self.reader.read_line(&mut line))
+                .await
+                .expect("reply within 30 s")
+                .unwrap();
+            assert!(read > 0, "connection closed while waiting for a reply");
+            let code: u16 = line.get(..3).and_then(|code| code.parse().ok()).expect("reply starts with a code");
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return Reply { code, text: line.get(4..).unwrap_or_default().trim_end().to_string() };
+            }
+        }
+    }
+}
+
+/// Sends one message over a fresh connection and returns the reply to DATA.
+pub async fn send_message(address: SocketAddr, message: &[u8]) -> Reply {
+    let mut client = SmtpClient::connect(address).await;
+    let reply = client.send("alice@example.com", &["bob@example.org"], message).await;
+    let _ = client.command("QUIT").await;
+    reply
+}

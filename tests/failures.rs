@@ -1,0 +1,85 @@
+//! Failures on the way: broken rules, an unreachable vault or next hop. The
+//! client always gets a temporary failure (451), nothing reaches the next
+//! hop, and the gateway keeps serving.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use mailgate_tests::{SmtpClient, SmtpSink, config, file_rule, sample, send_message, shipped_rule, start_gateway, test_rule};
+
+/// A loopback port with nothing listening on it.
+async fn closed_port() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    address
+}
+
+#[tokio::test]
+async fn endless_rule_gets_451_and_gateway_serves_on() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start().await;
+    let rules = vec![file_rule("looping", test_rule("endless_loop"), 300)];
+    let gateway = start_gateway(config(data_dir.path(), sink.address, rules)).await;
+    let message = sample("pdf-with-inline-logo.eml");
+
+    let mut client = SmtpClient::connect(gateway.smtp_address()).await;
+    for attempt in 0..2 {
+        let started = Instant::now();
+        let reply = client.send("alice@example.com", &["bob@example.org"], &message).await;
+        assert_eq!(reply.code, 451, "attempt {attempt}: {reply:?}");
+        assert!(reply.text.starts_with("4.3.0"), "{reply:?}");
+        assert!(started.elapsed() < Duration::from_secs(10), "rule was not interrupted");
+    }
+    assert_eq!(client.command("NOOP").await.code, 250);
+
+    let other = send_message(gateway.smtp_address(), &sample("plain-text.eml")).await;
+    assert_eq!(other.code, 451, "{other:?}");
+    assert!(!sink.has_message(Duration::from_millis(300)).await, "a message passed unprocessed");
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn trapping_rule_gets_451() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start().await;
+    let rules = vec![shipped_rule("secure-storage"), file_rule("crashing", test_rule("trap"), 1000)];
+    let gateway = start_gateway(config(data_dir.path(), sink.address, rules)).await;
+
+    let reply = send_message(gateway.smtp_address(), &sample("pdf-with-inline-logo.eml")).await;
+    assert_eq!(reply.code, 451, "{reply:?}");
+
+    let again = send_message(gateway.smtp_address(), &sample("plain-text.eml")).await;
+    assert_eq!(again.code, 451, "{again:?}");
+    assert!(!sink.has_message(Duration::from_millis(300)).await, "a message passed unprocessed");
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn unreachable_vault_gets_451() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start().await;
+    let mut settings = config(data_dir.path(), sink.address, vec![shipped_rule("secure-storage")]);
+    settings.vault.url = Some(format!("http://{}/vault_rest", closed_port().await));
+    settings.vault.api_key = Some("unused-key".to_string());
+    let gateway = start_gateway(settings).await;
+
+    let reply = send_message(gateway.smtp_address(), &sample("pdf-with-inline-logo.eml")).await;
+    assert_eq!(reply.code, 451, "{reply:?}");
+    assert!(!sink.has_message(Duration::from_millis(300)).await, "message delivered without its attachment");
+
+    let plain = send_message(gateway.smtp_address(), &sample("plain-text.eml")).await;
+    assert_eq!(plain.code, 250, "a message without attachments needs no vault: {plain:?}");
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn unreachable_next_hop_gets_451() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let gateway = start_gateway(config(data_dir.path(), closed_port().await, vec![shipped_rule("secure-storage")])).await;
+
+    let reply = send_message(gateway.smtp_address(), &sample("plain-text.eml")).await;
+
+    assert_eq!(reply.code, 451, "{reply:?}");
+    gateway.shutdown().await;
+}
