@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use mailgate_tests::{SmtpClient, SmtpSink, config, file_rule, sample, send_message, shipped_rule, start_gateway, test_rule};
 
-/// A loopback port with nothing listening on it.
+/// Returns a loopback port with nothing listening on it.
 async fn closed_port() -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();

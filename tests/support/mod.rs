@@ -23,7 +23,7 @@ pub fn sample(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
 }
 
-/// The workspace root.
+/// Returns the workspace root.
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -33,17 +33,17 @@ pub fn test_rule(file_stem: &str) -> PathBuf {
     Path::new(mailgate_rules::COMPONENT_DIR).join(format!("{file_stem}.wasm"))
 }
 
-/// A shipped rule with default limits.
+/// Configures a shipped rule with default limits.
 pub fn shipped_rule(name: &str) -> RuleConfig {
     RuleConfig { name: name.to_string(), shipped: Some(name.to_string()), path: None, timeout_ms: 1000, max_memory_mib: 64 }
 }
 
-/// A rule from a component file with a time limit in milliseconds.
+/// Configures a rule from a component file with a time limit in milliseconds.
 pub fn file_rule(name: &str, path: PathBuf, timeout_ms: u64) -> RuleConfig {
     RuleConfig { name: name.to_string(), shipped: None, path: Some(path), timeout_ms, max_memory_mib: 64 }
 }
 
-/// A configuration on ephemeral loopback ports, with the built-in vault's
+/// Builds a configuration on ephemeral loopback ports, with the built-in vault's
 /// data under `data_dir` and delivery to `relay`.
 pub fn config(data_dir: &Path, relay: SocketAddr, rules: Vec<RuleConfig>) -> Config {
     let mut config = Config::default();
@@ -63,7 +63,7 @@ pub async fn start_gateway(config: Config) -> RunningGateway {
     Gateway::start(config).await.expect("gateway starts")
 }
 
-/// A vault client for the gateway's built-in vault.
+/// Creates a vault client for the gateway's built-in vault.
 pub fn vault_client(gateway: &RunningGateway) -> mailgate_vault::VaultClient {
     let url = gateway.builtin_vault_url().expect("built-in vault runs");
     mailgate_vault::VaultClient::new(mailgate_vault::VaultClientConfig::new(url, VAULT_KEY)).unwrap()
@@ -109,7 +109,7 @@ impl SmtpSink {
         SmtpSink { address, received: Mutex::new(receiver), stop: Some(stop) }
     }
 
-    /// The next delivered message; panics after 10 seconds without one.
+    /// Waits for the next delivered message and panics after 10 seconds without one.
     pub async fn next_message(&self) -> ReceivedMessage {
         let mut receiver = self.received.lock().await;
         tokio::time::timeout(Duration::from_secs(10), receiver.recv())
@@ -118,7 +118,7 @@ impl SmtpSink {
             .expect("sink is running")
     }
 
-    /// Whether a message arrived; waits `wait` for one.
+    /// Waits up to `wait` for a message and returns whether one arrived.
     pub async fn has_message(&self, wait: Duration) -> bool {
         let mut receiver = self.received.lock().await;
         matches!(tokio::time::timeout(wait, receiver.recv()).await, Ok(Some(_)))

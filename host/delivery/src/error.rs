@@ -1,6 +1,6 @@
 //! Delivery errors, split into temporary and permanent failures.
 
-/// Why the next hop did not take a message.
+/// Errors of handing a message to the next hop.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DeliveryError {
@@ -13,7 +13,7 @@ pub enum DeliveryError {
         reason: String,
     },
 
-    /// The relay answered with an error reply.
+    /// The relay replied with an error code.
     #[error("next hop {relay} rejected the message with {code}: {message}")]
     Rejected {
         /// `host:port` of the relay.
@@ -35,7 +35,8 @@ pub enum DeliveryError {
 }
 
 impl DeliveryError {
-    /// Whether a later attempt may succeed: everything except a 5xx reply.
+    /// Returns whether a later attempt may succeed: true for everything
+    /// except a 5xx reply.
     pub fn is_temporary(&self) -> bool {
         match self {
             DeliveryError::Rejected { code, .. } => !(500..600).contains(code),

@@ -3,7 +3,7 @@
 //! The next hop is either an SMTP relay (the organisation's mail server) or,
 //! for a gateway running on its own, a local Maildir. [`Delivery::deliver`]
 //! returns only when the next hop has taken responsibility for the message:
-//! the relay answered 250 to DATA, or the file was synced and renamed into
+//! the relay replied 250 to DATA, or the file was synced and renamed into
 //! `new/`. Its error tells temporary failures (try again later) apart from
 //! permanent ones.
 
@@ -18,7 +18,7 @@ pub use error::DeliveryError;
 pub use line_endings::normalize_line_endings;
 pub use relay::RelayConfig;
 
-/// Where processed messages go.
+/// Destination of processed messages.
 #[derive(Clone, Debug)]
 pub enum NextHop {
     /// An SMTP server that accepts the message for the recipients.
@@ -58,12 +58,12 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// A delivery to `next_hop`.
+    /// Creates a delivery to `next_hop`.
     pub fn new(next_hop: NextHop) -> Delivery {
         Delivery { next_hop }
     }
 
-    /// The configured next hop.
+    /// Returns the configured next hop.
     pub fn next_hop(&self) -> &NextHop {
         &self.next_hop
     }
@@ -75,7 +75,7 @@ impl Delivery {
     ///
     /// # Errors
     ///
-    /// [`DeliveryError`]; [`DeliveryError::is_temporary`] says whether a
+    /// [`DeliveryError`]; [`DeliveryError::is_temporary`] tells whether a
     /// later attempt may succeed.
     pub async fn deliver(&self, envelope: &OutboundEnvelope, message: &[u8]) -> Result<DeliveryReceipt, DeliveryError> {
         let message = normalize_line_endings(message);

@@ -47,7 +47,7 @@ fn store_blocking(directory: &Path, message: &[u8]) -> std::io::Result<PathBuf> 
     Ok(final_path)
 }
 
-/// A file name unique on this host: `<seconds>.M<micros>P<pid>R<random>.<host>`.
+/// Generates a file name unique on this host: `<seconds>.M<micros>P<pid>R<random>.<host>`.
 fn unique_name() -> String {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let host = std::fs::read_to_string("/etc/hostname")

@@ -18,7 +18,7 @@ use serde::Deserialize;
 pub struct Config {
     /// Inbound SMTP.
     pub smtp: SmtpConfig,
-    /// Where attachments are uploaded.
+    /// Vault that receives uploaded attachments.
     pub vault: VaultConfig,
     /// The built-in vault, used when `vault.url` is not set.
     pub builtin_vault: BuiltinVaultConfig,
@@ -52,12 +52,12 @@ pub struct SmtpConfig {
     pub hostname: String,
     /// Largest message accepted, in bytes. Default 25 MiB.
     pub max_message_size: usize,
-    /// Most recipients per message. Default 100.
+    /// Maximum number of recipients per message. Default 100.
     pub max_recipients: usize,
     /// Idle time allowed while waiting for a command or data, in seconds.
     /// Default 300.
     pub command_timeout_secs: u64,
-    /// Most simultaneous connections. Default 100.
+    /// Maximum number of simultaneous connections. Default 100.
     pub max_connections: usize,
 }
 
@@ -185,7 +185,7 @@ fn default_rule_memory_mib() -> usize {
     64
 }
 
-/// Why a configuration was rejected.
+/// Errors of loading or validating a configuration.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -212,7 +212,7 @@ pub enum ConfigError {
     Invalid {
         /// Dotted name of the setting, e.g. `rules[1].path`.
         setting: String,
-        /// What is wrong and what is expected.
+        /// The problem and the expected value.
         reason: String,
     },
 }

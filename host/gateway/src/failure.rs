@@ -1,4 +1,4 @@
-//! Why processing a message failed, and what the SMTP client is told.
+//! Failures of message processing and the SMTP reply each one gets.
 
 use mailgate_delivery::DeliveryError;
 use mailgate_message::ParseError;
@@ -54,7 +54,7 @@ impl ProcessError {
         }
     }
 
-    /// The reply to DATA for this failure. Temporary failures do not expose
+    /// Converts the failure into the reply to DATA. Temporary failures do not expose
     /// internal details to the client; they name the queue id to look up.
     pub fn into_outcome(self, queue_id: &str) -> Outcome {
         match &self {

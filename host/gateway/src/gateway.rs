@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use crate::config::{Config, parse_host_port};
 use crate::pipeline::Pipeline;
 
-/// Why the gateway could not start.
+/// Errors that stop the gateway from starting.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum GatewayError {
@@ -44,7 +44,7 @@ pub enum GatewayError {
     Config {
         /// Name of the setting.
         setting: String,
-        /// What is wrong.
+        /// The problem with the value.
         reason: String,
     },
 }
@@ -170,8 +170,8 @@ fn next_hop(config: &Config) -> Result<NextHop, GatewayError> {
     }
 }
 
-/// A random 30-character alphanumeric key, the length of the MFT product's
-/// API keys.
+/// Generates a random 30-character alphanumeric key, the length of the MFT
+/// product's API keys.
 fn generate_api_key() -> String {
     use rand::Rng;
     rand::rng().sample_iter(rand::distr::Alphanumeric).take(30).map(char::from).collect()

@@ -11,12 +11,12 @@ use std::fmt;
 pub struct QueueId(String);
 
 impl QueueId {
-    /// A new random id.
+    /// Generates a new random id.
     pub fn generate() -> QueueId {
         QueueId(format!("{:012X}", rand::random::<u64>() & 0xFFFF_FFFF_FFFF))
     }
 
-    /// The id as text.
+    /// Returns the id as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }

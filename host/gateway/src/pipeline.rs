@@ -1,12 +1,16 @@
 //! Processing of one accepted message, from the end of DATA to the next hop.
 //!
-//! The steps, in order: parse and classify the parts; run every rule in a
-//! fresh sandbox; merge their actions into a [`Plan`]; reject a blocked
-//! message without any vault action; upload the chosen attachments as one
-//! group into the message's folder; rewrite the message; prepend a
-//! `Received` header; deliver. Any failure ends processing before delivery,
-//! and the client gets 451 or 550 as [`ProcessError::into_outcome`] decides,
-//! so a message is never passed on unprocessed.
+//! The steps, in order:
+//! 1. parse and classify the parts;
+//! 2. run every rule in a fresh sandbox and merge the actions into a [`Plan`];
+//! 3. reject a blocked message, without any vault action;
+//! 4. upload the chosen attachments as one group into the message's folder;
+//! 5. rewrite the message and prepend a `Received` header;
+//! 6. deliver.
+//!
+//! Any failure ends processing before delivery, and the client gets 451 or
+//! 550 as [`ProcessError::into_outcome`] decides. So a message is never passed
+//! on unprocessed.
 
 use std::sync::Arc;
 
@@ -32,8 +36,8 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// A pipeline running `rules` in order, uploading through `vault` into
-    /// folders under `root_folder`, and delivering with `delivery`.
+    /// Creates a pipeline that runs `rules` in order, uploads through `vault`
+    /// into folders under `root_folder` and delivers with `delivery`.
     /// `hostname` names this gateway in the `Received` header.
     pub fn new(rules: Vec<LoadedRule>, vault: VaultClient, delivery: Delivery, root_folder: String, hostname: String) -> Pipeline {
         Pipeline { rules: Arc::new(rules), vault, delivery, root_folder, hostname }

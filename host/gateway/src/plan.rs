@@ -2,7 +2,7 @@
 //!
 //! Rules run in configuration order and all of them run. The plan is the
 //! union of their requests: a part is removed if any rule removes it, and
-//! uploaded if any rule uploads it; links are added if any rule asks for
+//! uploaded if any rule uploads it; links are added if any rule requests
 //! them. A block from any rule wins over everything else, and the first
 //! blocking rule's reason is used. Requests for parts that are not
 //! attachments (bodies, inline images, protected parts) or that do not exist
@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use mailgate_message::{ParsedMessage, PartId};
 use mailgate_rules::Action;
 
-/// What the gateway does with one message.
+/// The merged actions for one message.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
     /// Parts removed from the delivered message.
@@ -49,7 +49,7 @@ impl Plan {
         }
     }
 
-    /// Whether the plan leaves the message as it is.
+    /// Returns whether the plan leaves the message as it is.
     pub fn is_empty(&self) -> bool {
         self.remove.is_empty() && self.upload.is_empty() && self.block.is_none()
     }

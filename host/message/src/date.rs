@@ -7,7 +7,7 @@
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use mail_parser::HeaderValue;
 
-/// The first `Date` header as a UTC instant, or `None` when it is missing or
+/// Returns the first `Date` header as a UTC instant, or `None` when it is missing or
 /// names no valid date and time.
 pub(crate) fn header_date(message: &mail_parser::Message<'_>) -> Option<DateTime<Utc>> {
     let header = message

@@ -16,6 +16,10 @@ pub enum ParseError {
     #[error("message has no header block that could be parsed")]
     NoHeaders,
 
+    /// `mail-parser` panicked on the input.
+    #[error("message structure is too malformed to parse")]
+    ParserPanicked,
+
     /// A part offset pointed outside the message, so the rewrite could not
     /// keep the other parts byte for byte.
     #[error("MIME part {part} has offsets outside the message data")]

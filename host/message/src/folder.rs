@@ -14,20 +14,21 @@
 //! same message again lands in the same folder.
 //!
 //! Each component is sanitised on its own and always yields exactly one
-//! folder level: `/`, `\`, `:` and control characters become `_`, a
-//! component made only of dots is replaced, and each value is cut to a
-//! bounded length on a character boundary.
+//! folder level. Path and drive separators (`/`, `\`, `:`) and angle brackets
+//! become `_`, and control characters become spaces. A component made only of
+//! dots is replaced, and each value is cut to a bounded length on a character
+//! boundary.
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::parse::ParsedMessage;
 
-/// Longest subject kept in a folder name, in characters.
+/// Maximum length of the subject in a folder name, in characters.
 const MAX_SUBJECT_CHARS: usize = 80;
-/// Longest sender address kept in a folder name, in characters.
+/// Maximum length of the sender address in a folder name, in characters.
 const MAX_SENDER_CHARS: usize = 100;
-/// Longest message id kept in a folder name, in characters.
+/// Maximum length of the message id in a folder name, in characters.
 const MAX_MESSAGE_ID_CHARS: usize = 100;
 /// Subject used when the message has none or it sanitises to nothing.
 const NO_SUBJECT: &str = "No Subject";
@@ -67,7 +68,7 @@ impl MessageKey {
         MessageKey(hex)
     }
 
-    /// The key as 16 lower-case hex digits.
+    /// Returns the key as 16 lower-case hex digits.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -124,7 +125,7 @@ impl FolderName {
         }
     }
 
-    /// The folder path, levels separated by `/`.
+    /// Returns the folder path, levels separated by `/`.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 
 use crate::part::PartInfo;
 
-/// Longest storage name, in characters.
+/// Maximum length of a storage name, in characters.
 pub const MAX_NAME_CHARS: usize = 150;
 
 /// The storage names for the attachments of one message folder.
@@ -23,7 +23,7 @@ pub struct StorageNames {
 }
 
 impl StorageNames {
-    /// An empty set of names for a new folder.
+    /// Creates an empty set of names for a new folder.
     pub fn new() -> StorageNames {
         StorageNames::default()
     }

@@ -14,7 +14,7 @@ pub struct Link {
 /// Heading line of the notice.
 const HEADING: &str = "Attachments of this message were moved to secure storage:";
 
-/// The notice for a text/plain body, with CR LF line ends.
+/// Renders the notice for a text/plain body, with CR LF line ends.
 pub(crate) fn render_text(links: &[Link]) -> String {
     let mut text = format!("\r\n\r\n-- \r\n{HEADING}\r\n");
     for link in links {
@@ -23,7 +23,7 @@ pub(crate) fn render_text(links: &[Link]) -> String {
     text
 }
 
-/// The notice for a text/html body: one `<div>` with a list of links.
+/// Renders the notice for a text/html body: one `<div>` with a list of links.
 pub(crate) fn render_html(links: &[Link]) -> String {
     let mut html = String::from(
         "\r\n<div class=\"mailgate-notice\" style=\"margin-top:1em;padding:0.5em 0.75em;border:1px solid #c8ccd0;\
@@ -42,7 +42,7 @@ pub(crate) fn render_html(links: &[Link]) -> String {
     html
 }
 
-/// The text of a part added when a message has no body to carry the notice.
+/// Renders the text of a part added when a message has no body to carry the notice.
 pub(crate) fn render_placeholder(links: &[Link]) -> String {
     if links.is_empty() {
         "The attachments of this message were removed by the mail gateway.\r\n".to_string()

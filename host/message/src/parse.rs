@@ -59,7 +59,8 @@ impl ParsedMessage {
     /// # Errors
     ///
     /// [`ParseError::Empty`] for empty data, [`ParseError::NoHeaders`] when
-    /// `mail-parser` finds no message at all, and
+    /// `mail-parser` finds no message at all, [`ParseError::ParserPanicked`]
+    /// when `mail-parser` panics on the input, and
     /// [`ParseError::InvalidOffsets`] when a part's offsets do not fit the
     /// data (which would make a byte-preserving rewrite impossible).
     pub fn parse(raw: Vec<u8>) -> Result<ParsedMessage, ParseError> {
@@ -67,9 +68,10 @@ impl ParsedMessage {
             return Err(ParseError::Empty);
         }
 
-        let message = MessageParser::default()
-            .parse(&raw[..])
-            .ok_or(ParseError::NoHeaders)?;
+        // A panic inside the parser must not take the SMTP session down
+        // with it: it becomes an error for this message only.
+        let parsed = std::panic::catch_unwind(|| MessageParser::default().parse(&raw[..]));
+        let message = parsed.map_err(|_| ParseError::ParserPanicked)?.ok_or(ParseError::NoHeaders)?;
 
         let headers = message
             .root_part()
@@ -112,7 +114,7 @@ impl ParsedMessage {
         })
     }
 
-    /// The part with `id`, if it exists.
+    /// Returns the part with `id`, if it exists.
     pub fn part(&self, id: PartId) -> Option<&PartInfo> {
         self.parts.get(id.0 as usize)
     }

@@ -42,11 +42,11 @@ pub enum TransferEncoding {
     Base64,
 }
 
-/// What the gateway makes of a part.
+/// Classification of a part by the gateway.
 ///
-/// Only [`PartKind::Attachment`] parts can be removed or uploaded; the
-/// classification is the gateway's own and does not follow `mail-parser`'s
-/// attachment list, which also lists referenced images and calendar parts.
+/// Only [`PartKind::Attachment`] parts can be removed or uploaded. The
+/// classification is the gateway's own, because `mail-parser`'s attachment
+/// list also contains referenced images and calendar parts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PartKind {
     /// A `multipart/*` container.
@@ -57,7 +57,7 @@ pub enum PartKind {
     InlineImage,
     /// A regular attachment: every other leaf part not listed below.
     Attachment,
-    /// A part kept untouched whatever the rules say: calendar data,
+    /// A part kept untouched whatever the rules request: calendar data,
     /// signatures, encrypted content, and every part inside a
     /// `multipart/signed` or `multipart/encrypted` subtree (changing those
     /// would break the signature or the encryption).
@@ -103,7 +103,7 @@ impl PartInfo {
         self.content.len() as u64
     }
 
-    /// Whether the part is an attachment that rules may remove or upload.
+    /// Returns whether the part is an attachment that rules may remove or upload.
     pub fn is_attachment(&self) -> bool {
         self.kind == PartKind::Attachment
     }

@@ -1,9 +1,9 @@
 //! The byte-preserving rewrite of a message.
 //!
-//! The rewrite works on the raw bytes: it cuts removed parts out together
-//! with the delimiter line in front of them, replaces the encoded body of the
-//! first text/plain and the first text/html body with the same body plus the
-//! notice, and copies every other byte unchanged. Bodies keep their charset
+//! The rewrite works on the raw bytes. It cuts removed parts out together
+//! with the delimiter line in front of them. It replaces the encoded body of
+//! the first text/plain and the first text/html body with the same body plus
+//! the notice. Every other byte is copied unchanged. Bodies keep their charset
 //! and transfer encoding; a base64 or quoted-printable body is decoded,
 //! extended and encoded again, so its line wrapping may change while its
 //! content stays.
@@ -26,7 +26,7 @@ use crate::parse::ParsedMessage;
 use crate::part::{PartId, PartInfo, PartKind, TransferEncoding};
 use crate::transfer;
 
-/// What to change in a message.
+/// The changes to make to a message.
 #[derive(Clone, Debug, Default)]
 pub struct Rewrite {
     /// Parts to remove. Parts that are not attachments are ignored.
@@ -41,7 +41,7 @@ struct Edit {
     replacement: Vec<u8>,
 }
 
-/// Rewrites `message` as `plan` says and returns the new raw message.
+/// Rewrites `message` as `plan` specifies and returns the new raw message.
 ///
 /// With an empty plan the result is the original bytes.
 pub fn rewrite(message: &ParsedMessage, plan: &Rewrite) -> Vec<u8> {
@@ -184,7 +184,7 @@ fn insert_before_body_end(content: &[u8], notice: &[u8]) -> Vec<u8> {
     combined
 }
 
-/// An edit that inserts a text/plain part with the notice in front of the
+/// Builds an edit that inserts a text/plain part with the notice in front of the
 /// first child of the top-level multipart. Empty when part 0 is no multipart.
 fn new_notice_part(message: &ParsedMessage, links: &[Link]) -> Option<Edit> {
     let root = message.part(PartId(0))?;
@@ -199,7 +199,7 @@ fn new_notice_part(message: &ParsedMessage, links: &[Link]) -> Option<Edit> {
     Some(Edit { range: position..position, replacement: part })
 }
 
-/// A delimiter line and a UTF-8 quoted-printable text/plain part. With
+/// Builds a delimiter line and a UTF-8 quoted-printable text/plain part. With
 /// `leading_break` the bytes start with the CR LF that ends the previous
 /// part, for use in place of a removed part.
 fn text_part(boundary: &str, text: &str, leading_break: bool) -> Vec<u8> {
@@ -218,7 +218,7 @@ fn text_part(boundary: &str, text: &str, leading_break: bool) -> Vec<u8> {
     part
 }
 
-/// The message rebuilt around a text/plain body, for a message whose only
+/// Rebuilds the message around a text/plain body, for a message whose only
 /// part is an attachment that is removed.
 fn replace_whole_message(message: &ParsedMessage, links: &[Link]) -> Vec<u8> {
     let root = &message.parts[0];

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::part::TransferEncoding;
 
-/// Longest encoded line written, in characters without CR LF (RFC 2045).
+/// Maximum length of an encoded line, in characters without CR LF (RFC 2045).
 const MAX_ENCODED_LINE: usize = 76;
 
 /// Decodes base64 leniently: characters outside the alphabet (line breaks,
@@ -98,8 +98,9 @@ pub(crate) fn encode_html(html: &str, charset: Option<&str>) -> Option<Vec<u8>> 
     Some(output.into_bytes())
 }
 
-/// The encoding for a charset label; US-ASCII when the label is missing or
-/// unknown. `None` for labels whose bytes are not ASCII-compatible.
+/// Looks up the encoding for a charset label, falling back to windows-1252
+/// (a superset of US-ASCII) when the label is missing or unknown. Returns
+/// `None` for labels whose bytes are not ASCII-compatible.
 fn charset_encoding(charset: Option<&str>) -> Option<&'static encoding_rs::Encoding> {
     let encoding = charset
         .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))

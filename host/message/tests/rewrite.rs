@@ -255,3 +255,10 @@ fn base64_lines(content: &[u8]) -> String {
     }
     out
 }
+
+#[test]
+fn corrupt_forwarded_message_parses() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus/07-corrupt-rfc822-attachment.eml");
+    let message = ParsedMessage::parse(std::fs::read(path).unwrap()).unwrap();
+    assert!(message.attachments().count() >= 1);
+}

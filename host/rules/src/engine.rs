@@ -21,7 +21,7 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Version of the `mailgate:rule` WIT package this host implements.
 pub const INTERFACE_VERSION: &str = "0.1.0";
 
-/// Where a rule's component comes from.
+/// Source of a rule's component.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RuleSource {
     /// A rule shipped inside the gateway binary, by name (`secure-storage`).
@@ -54,9 +54,9 @@ pub struct RuleEngine {
 }
 
 impl RuleEngine {
-    /// Creates the engine with epoch interruption enabled and WASI linked
-    /// in; rules get WASI imports so that components built with Rust's
-    /// standard library link, but every capability is withheld per store.
+    /// Creates the engine with epoch interruption enabled and WASI linked in.
+    /// Rules get the WASI imports so that components built with Rust's
+    /// standard library link, but each store withholds every capability.
     pub fn new() -> Result<RuleEngine, RuleLoadError> {
         let mut config = Config::new();
         config.wasm_component_model(true);
@@ -180,8 +180,8 @@ impl LoadedRule {
         }
     }
 
-    /// A store with no WASI capability, the memory and table limits, and an
-    /// epoch deadline that traps.
+    /// Creates a store with no WASI capability, the memory and table limits,
+    /// and an epoch deadline that traps.
     fn new_store(&self) -> Store<RuleState> {
         let wasi = WasiCtxBuilder::new()
             .allow_tcp(false)

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-/// Why a rule component could not be loaded.
+/// Errors of loading a rule component.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RuleLoadError {
@@ -54,7 +54,7 @@ pub enum RuleLoadError {
     Engine(String),
 }
 
-/// Why one rule invocation produced no actions. Every variant is a temporary
+/// Failures of one rule invocation. Every variant is a temporary
 /// condition from the sender's point of view: the message is not accepted and
 /// the sending server retries later.
 #[derive(Debug, thiserror::Error)]

@@ -2,10 +2,10 @@
 //!
 //! A rule is a component that exports `mailgate:rule/evaluator` (see
 //! `wit/rule.wit`). [`RuleEngine`] compiles each component once and
-//! pre-instantiates it; [`LoadedRule::evaluate`] then creates a fresh
-//! instance for every message, in a store of its own with a WASI context that
-//! grants nothing (no files, no network, no environment, no arguments, output
-//! discarded), a memory limit and a time limit. A rule that traps, runs out of
+//! pre-instantiates it. [`LoadedRule::evaluate`] then creates a fresh
+//! instance for every message, in a store of its own with a memory limit, a
+//! time limit and a WASI context that grants nothing: no files, no network,
+//! no environment, no arguments, and output discarded. A rule that traps, runs out of
 //! time or memory, or returns an error yields a [`RuleFailure`]; the caller
 //! turns that into a temporary failure for the message.
 

@@ -6,7 +6,7 @@ pub const SHIPPED_RULES: &[(&str, &[u8])] = &[
     ("secure-storage", include_bytes!(concat!(env!("OUT_DIR"), "/secure_storage.wasm"))),
 ];
 
-/// The component bytes of the shipped rule called `name`.
+/// Returns the component bytes of the shipped rule called `name`.
 pub fn shipped_component(name: &str) -> Option<&'static [u8]> {
     SHIPPED_RULES.iter().find(|(shipped, _)| *shipped == name).map(|(_, bytes)| *bytes)
 }

@@ -3,7 +3,7 @@
 //! A rule is a type that implements [`Rule`]; [`export_rule!`] turns it into
 //! the component export the gateway calls. The message types are the ones
 //! generated from the `mailgate:rule` WIT package, re-exported here, so a rule
-//! sees exactly what the host sends.
+//! gets exactly the types the host sends.
 //!
 //! ```ignore
 //! use mailgate_rule_sdk::{Action, Message, Rule, export_rule};
@@ -39,7 +39,7 @@ pub use bindings::mailgate::rule::types::{
 /// A security rule: decides what the gateway does with one message.
 pub trait Rule {
     /// Returns the actions for `message`, or an error text when the rule
-    /// cannot decide. An error makes the gateway answer with a temporary
+    /// cannot decide. An error makes the gateway reply with a temporary
     /// failure, so the sending server retries later.
     fn evaluate(message: &Message) -> Result<Vec<Action>, String>;
 }
