@@ -1,9 +1,12 @@
 //! Tokio SMTP listener: accepts connections and runs one session task per
 //! connection until shutdown.
 
+mod client_limit;
 mod config;
 mod connection;
 mod handler;
+mod stream;
+mod tls;
 
 use std::future::Future;
 use std::io;
@@ -16,16 +19,19 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinError, JoinSet};
 use tracing::{Instrument, error, info, info_span, warn};
 
-pub use config::{ConfigError, MIN_LINE_LENGTH, SmtpServerConfig};
+pub use config::{ConfigError, MIN_DATA_LINE_LENGTH, MIN_LINE_LENGTH, SmtpServerConfig};
 pub use handler::{MessageHandler, Outcome, ReceivedMessage, SessionId};
+pub use tls::{TlsConfig, TlsError};
 
-use connection::{Connection, reject_busy};
+use crate::protocol::Reply;
+use client_limit::ClientLimiter;
+use connection::{Connection, reject_connection};
 
 /// Pause after a failed accept, such as when the process is out of file
 /// descriptors, so the loop does not spin.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
-/// Time allowed for sending the 421 reply to a connection over the limit.
+/// Time allowed for sending the 421 reply to a connection over a limit.
 const BUSY_REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A bound SMTP listener.
@@ -81,6 +87,7 @@ impl SmtpServer {
         let (shutdown_sender, shutdown_receiver) = watch::channel(false);
         let spawner = SessionSpawner {
             connection_limit: Arc::new(Semaphore::new(config.max_connections)),
+            client_limiter: Arc::new(ClientLimiter::new(config.max_connections_per_client)),
             config: Arc::clone(&config),
             handler,
             shutdown: shutdown_receiver,
@@ -88,7 +95,12 @@ impl SmtpServer {
         let mut sessions = JoinSet::new();
         let mut shutdown = std::pin::pin!(shutdown);
 
-        info!(address = %local_addr, hostname = %config.hostname, "SMTP server listening");
+        info!(
+            address = %local_addr,
+            hostname = %config.hostname,
+            starttls = config.tls.is_some(),
+            "SMTP server listening"
+        );
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
@@ -118,16 +130,34 @@ struct SessionSpawner<H> {
     handler: Arc<H>,
     shutdown: watch::Receiver<bool>,
     connection_limit: Arc<Semaphore>,
+    client_limiter: Arc<ClientLimiter>,
 }
 
 impl<H: MessageHandler> SessionSpawner<H> {
     /// Spawns a session for `stream` inside a span with its id and client,
-    /// or a task that rejects it with 421 when `max_connections` sessions run.
+    /// or a task that rejects it with 421 when `max_connections_per_client`
+    /// sessions from its address or `max_connections` sessions in all run.
     fn spawn(&self, sessions: &mut JoinSet<()>, stream: TcpStream, peer: SocketAddr) {
+        let hostname = &self.config.hostname;
+
+        let Some(client_slot) = self.client_limiter.try_acquire(peer.ip()) else {
+            warn!(
+                client = %peer,
+                limit = self.config.max_connections_per_client,
+                "connection rejected, too many sessions from this client"
+            );
+            let text =
+                format!("{hostname} too many connections from your address, try again later");
+            let reply = Reply::new(421, "4.7.0", &text);
+            sessions.spawn(reject_connection(stream, reply, BUSY_REPLY_TIMEOUT));
+            return;
+        };
+
         let Ok(permit) = Arc::clone(&self.connection_limit).try_acquire_owned() else {
             warn!(client = %peer, limit = self.config.max_connections, "connection rejected, too many sessions");
-            let hostname = self.config.hostname.clone();
-            sessions.spawn(async move { reject_busy(stream, &hostname, BUSY_REPLY_TIMEOUT).await });
+            let text = format!("{hostname} too many connections, try again later");
+            let reply = Reply::new(421, "4.3.2", &text);
+            sessions.spawn(reject_connection(stream, reply, BUSY_REPLY_TIMEOUT));
             return;
         };
 
@@ -138,7 +168,6 @@ impl<H: MessageHandler> SessionSpawner<H> {
         let session_id = SessionId::generate();
         let span = info_span!("smtp_session", session_id = %session_id, client = %peer);
         let connection = Connection {
-            stream,
             peer,
             session_id,
             config: Arc::clone(&self.config),
@@ -147,8 +176,9 @@ impl<H: MessageHandler> SessionSpawner<H> {
         };
         sessions.spawn(
             async move {
-                connection.serve().await;
+                connection.serve(stream).await;
                 drop(permit);
+                drop(client_slot);
             }
             .instrument(span),
         );

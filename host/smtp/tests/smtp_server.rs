@@ -1,193 +1,15 @@
 //! End-to-end tests: a real `SmtpServer` on 127.0.0.1 with a recording
 //! handler, driven over TCP the way an SMTP client would.
 
-use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use mailgate_smtp::{MessageHandler, Outcome, ReceivedMessage, SmtpServer, SmtpServerConfig};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use common::{Client, TestServer};
+use mailgate_smtp::{Outcome, SmtpServerConfig};
+use tokio::io::BufReader;
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-
-/// Upper bound for any single read in these tests, so a bug fails the test
-/// instead of hanging it.
-const READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Handler that records every message and returns a configured outcome.
-struct RecordingHandler {
-    messages: Mutex<Vec<ReceivedMessage>>,
-    outcome: Mutex<Outcome>,
-}
-
-impl RecordingHandler {
-    fn messages(&self) -> Vec<ReceivedMessage> {
-        self.messages.lock().unwrap().clone()
-    }
-
-    fn set_outcome(&self, outcome: Outcome) {
-        *self.outcome.lock().unwrap() = outcome;
-    }
-}
-
-impl MessageHandler for RecordingHandler {
-    async fn handle(&self, message: ReceivedMessage) -> Outcome {
-        self.messages.lock().unwrap().push(message);
-        self.outcome.lock().unwrap().clone()
-    }
-}
-
-struct TestServer {
-    address: SocketAddr,
-    handler: Arc<RecordingHandler>,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: JoinHandle<io::Result<()>>,
-}
-
-impl TestServer {
-    async fn start(config: SmtpServerConfig) -> TestServer {
-        let config = SmtpServerConfig {
-            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            hostname: "mx.test.example".to_string(),
-            ..config
-        };
-        let server = SmtpServer::bind(config).await.expect("bind on 127.0.0.1:0");
-        let address = server.local_addr();
-        let handler = Arc::new(RecordingHandler {
-            messages: Mutex::new(Vec::new()),
-            outcome: Mutex::new(Outcome::Accepted {
-                queue_id: "Q1".to_string(),
-            }),
-        });
-        let (shutdown, shutdown_signal) = oneshot::channel::<()>();
-
-        let task = tokio::spawn(server.run(Arc::clone(&handler), async move {
-            let _ = shutdown_signal.await;
-        }));
-
-        TestServer {
-            address,
-            handler,
-            shutdown: Some(shutdown),
-            task,
-        }
-    }
-
-    async fn connect(&self) -> Client {
-        let stream = TcpStream::connect(self.address)
-            .await
-            .expect("connect to test server");
-        let mut client = Client {
-            stream: BufReader::new(stream),
-        };
-
-        let greeting = client.read_reply().await;
-        assert_eq!(greeting, "220 mx.test.example ESMTP mailgate");
-        client
-    }
-
-    /// Connects and sends EHLO, checking that it succeeds.
-    async fn connect_ehlo(&self) -> Client {
-        let mut client = self.connect().await;
-
-        let reply = client.command("EHLO client.test.example").await;
-        assert!(
-            reply.starts_with("250-mx.test.example"),
-            "EHLO reply: {reply}"
-        );
-        client
-    }
-
-    async fn stop(mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        let result = tokio::time::timeout(READ_TIMEOUT, self.task).await;
-
-        let run_result = result
-            .expect("server stops in time")
-            .expect("server task not panicked");
-        run_result.expect("server run returns Ok");
-    }
-}
-
-struct Client {
-    stream: BufReader<TcpStream>,
-}
-
-impl Client {
-    async fn send(&mut self, bytes: &[u8]) {
-        self.stream
-            .get_mut()
-            .write_all(bytes)
-            .await
-            .expect("write to server");
-    }
-
-    /// Reads one reply; the lines of a multi-line reply are joined with "\n".
-    async fn read_reply(&mut self) -> String {
-        let mut lines = Vec::new();
-
-        loop {
-            let mut line = String::new();
-            let read = tokio::time::timeout(READ_TIMEOUT, self.stream.read_line(&mut line)).await;
-            let count = read.expect("reply within timeout").expect("read reply");
-            assert!(
-                count > 0,
-                "connection closed while waiting for a reply, got {lines:?}"
-            );
-            assert!(line.ends_with("\r\n"), "reply line without CR LF: {line:?}");
-
-            let line = line.trim_end_matches("\r\n").to_string();
-            let last = line.as_bytes().get(3) == Some(&b' ') || line.len() == 3;
-            lines.push(line);
-            if last {
-                return lines.join("\n");
-            }
-        }
-    }
-
-    async fn command(&mut self, line: &str) -> String {
-        self.send(format!("{line}\r\n").as_bytes()).await;
-        self.read_reply().await
-    }
-
-    /// Asserts that the server closes the connection without sending more.
-    async fn expect_closed(&mut self) {
-        let mut rest = Vec::new();
-        let read = tokio::time::timeout(READ_TIMEOUT, self.stream.read_to_end(&mut rest)).await;
-
-        read.expect("close within timeout")
-            .expect("read until close");
-        assert_eq!(
-            String::from_utf8_lossy(&rest),
-            "",
-            "unexpected bytes before close"
-        );
-    }
-
-    /// Runs MAIL, RCPT and DATA for one message and returns the DATA reply.
-    async fn send_message(&mut self, body: &[u8]) -> String {
-        assert_eq!(
-            self.command("MAIL FROM:<sender@test.example>").await,
-            "250 2.1.0 sender OK"
-        );
-        assert_eq!(
-            self.command("RCPT TO:<rcpt@test.example>").await,
-            "250 2.1.5 recipient OK"
-        );
-        assert_eq!(
-            self.command("DATA").await,
-            "354 End data with <CR><LF>.<CR><LF>"
-        );
-
-        self.send(body).await;
-        self.send(b".\r\n").await;
-        self.read_reply().await
-    }
-}
 
 #[tokio::test]
 async fn full_transaction() {
@@ -427,9 +249,10 @@ async fn rejected_commands_and_parameters() {
         client.command("STARTTLS").await,
         "502 5.5.1 command not implemented"
     );
+    client.send(b"BDAT 10 LAST\r\nXYZZY\r\nRSE").await;
     assert_eq!(
-        client.command("BDAT 10 LAST").await,
-        "502 5.5.1 command not implemented"
+        client.read_reply().await,
+        "502 5.5.1 command not implemented, CHUNKING is not offered, use DATA"
     );
     assert_eq!(
         client.command("XYZZY").await,
@@ -510,6 +333,46 @@ async fn connection_limit_rejects_extra_client() {
         "421 4.3.2 mx.test.example too many connections, try again later"
     );
     second.expect_closed().await;
+
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn client_limit_rejects_extra_connection() {
+    let config = SmtpServerConfig {
+        max_connections_per_client: 2,
+        ..SmtpServerConfig::default()
+    };
+    let server = TestServer::start(config).await;
+    let _first = server.connect().await;
+    let second = server.connect().await;
+
+    let mut third = Client {
+        stream: BufReader::new(TcpStream::connect(server.address).await.unwrap()),
+    };
+    let reply = third.read_reply().await;
+
+    assert_eq!(
+        reply,
+        "421 4.7.0 mx.test.example too many connections from your address, try again later"
+    );
+    third.expect_closed().await;
+
+    // The place is free once the server has seen the close, so retry a few
+    // times instead of racing it.
+    drop(second);
+    let mut greeting = String::new();
+    for _ in 0..50 {
+        let mut retry = Client {
+            stream: BufReader::new(TcpStream::connect(server.address).await.unwrap()),
+        };
+        greeting = retry.read_reply().await;
+        if greeting.starts_with("220 ") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(greeting, "220 mx.test.example ESMTP mailgate");
 
     server.stop().await;
 }

@@ -1,7 +1,8 @@
 //! Parsing of one SMTP command line (RFC 5321 section 4.1) into a [`Command`].
 //!
 //! Verbs and parameter keywords are case-insensitive. Arguments must be
-//! printable ASCII because SMTPUTF8 is not offered. As many clients do, the
+//! printable ASCII because SMTPUTF8 is not offered; a MAIL or RCPT line with
+//! UTF-8 in it gives [`CommandError::NonAsciiAddress`]. As many clients do, the
 //! parser tolerates spaces after `FROM:` and `TO:` and around the arguments.
 
 use super::address::{self, parse_path};
@@ -29,7 +30,16 @@ pub enum Command {
     Quit,
     Vrfy,
     Help,
-    /// A standard command this server does not offer, such as BDAT or STARTTLS.
+    /// `STARTTLS` (RFC 3207), offered only when TLS is configured.
+    StartTls,
+    /// `BDAT <chunk_size> [LAST]` (RFC 3030). CHUNKING is not offered, so the
+    /// session rejects it, but it must skip the `chunk_size` octets that
+    /// follow the command line to stay in sync.
+    Bdat {
+        chunk_size: u64,
+        last: bool,
+    },
+    /// A standard command this server does not offer, such as AUTH.
     NotImplemented {
         verb: String,
     },
@@ -64,12 +74,14 @@ pub enum CommandError {
     /// An ESMTP parameter that this server does not offer (reply 555 5.5.4).
     #[error("unsupported parameter {0}")]
     UnsupportedParameter(String),
+    /// MAIL or RCPT with a non-ASCII address, which needs SMTPUTF8
+    /// (RFC 6531); this server does not offer it (reply 553 5.6.7).
+    #[error("non-ASCII address requires SMTPUTF8, which this server does not offer")]
+    NonAsciiAddress,
 }
 
 /// Standard verbs that are recognized but not offered.
-const NOT_IMPLEMENTED: [&str; 8] = [
-    "BDAT", "STARTTLS", "AUTH", "EXPN", "TURN", "ETRN", "ATRN", "BURL",
-];
+const NOT_IMPLEMENTED: [&str; 6] = ["AUTH", "EXPN", "TURN", "ETRN", "ATRN", "BURL"];
 
 /// Parses one command line, given without its line ending.
 pub fn parse_command(line: &[u8]) -> Result<Command, CommandError> {
@@ -85,7 +97,12 @@ pub fn parse_command(line: &[u8]) -> Result<Command, CommandError> {
         .map_err(|_| CommandError::UnknownCommand)?
         .to_ascii_uppercase();
 
-    if !arguments.iter().all(|b| (b' '..=b'~').contains(b)) {
+    let has_control = arguments.iter().any(|&b| b < b' ' || b == 0x7f);
+    let has_non_ascii = arguments.iter().any(|&b| b > 0x7f);
+    if has_non_ascii && !has_control && (verb == "MAIL" || verb == "RCPT") {
+        return Err(CommandError::NonAsciiAddress);
+    }
+    if has_control || has_non_ascii {
         return Err(CommandError::InvalidSyntax(
             "command contains non-ASCII or control characters",
         ));
@@ -116,6 +133,8 @@ fn parse_verb(verb: &str, arguments: &str) -> Result<Command, CommandError> {
             Err(CommandError::InvalidSyntax("VRFY requires an argument"))
         }
         "VRFY" => Ok(Command::Vrfy),
+        "STARTTLS" => without_arguments(arguments, Command::StartTls),
+        "BDAT" => parse_bdat(arguments),
         _ if NOT_IMPLEMENTED.contains(&verb) => Ok(Command::NotImplemented {
             verb: verb.to_string(),
         }),
@@ -129,6 +148,29 @@ fn without_arguments(arguments: &str, command: Command) -> Result<Command, Comma
     } else {
         Err(CommandError::InvalidSyntax("command takes no arguments"))
     }
+}
+
+/// Parses `chunk-size [SP "LAST"]` (RFC 3030 section 2).
+fn parse_bdat(arguments: &str) -> Result<Command, CommandError> {
+    let mut words = arguments.split(' ').filter(|word| !word.is_empty());
+    let size = words.next().unwrap_or_default();
+    let last = match words.next() {
+        None => false,
+        Some(word) if word.eq_ignore_ascii_case("LAST") => true,
+        Some(_) => return Err(CommandError::InvalidSyntax("expected BDAT <size> [LAST]")),
+    };
+
+    let valid_size =
+        !size.is_empty() && size.len() <= 20 && size.bytes().all(|b| b.is_ascii_digit());
+    let chunk_size = valid_size
+        .then(|| size.parse().ok())
+        .flatten()
+        .ok_or(CommandError::InvalidSyntax("expected BDAT <size> [LAST]"))?;
+    if words.next().is_some() {
+        return Err(CommandError::InvalidSyntax("expected BDAT <size> [LAST]"));
+    }
+
+    Ok(Command::Bdat { chunk_size, last })
 }
 
 /// Accepts one domain or address literal. The value is not resolved, so a
@@ -347,14 +389,23 @@ mod tests {
             ("HELP MAIL", Command::Help),
             (
                 "BDAT 100 LAST",
-                Command::NotImplemented {
-                    verb: "BDAT".into(),
+                Command::Bdat {
+                    chunk_size: 100,
+                    last: true,
                 },
             ),
             (
-                "starttls",
+                "bdat 72",
+                Command::Bdat {
+                    chunk_size: 72,
+                    last: false,
+                },
+            ),
+            ("starttls", Command::StartTls),
+            (
+                "AUTH PLAIN",
                 Command::NotImplemented {
-                    verb: "STARTTLS".into(),
+                    verb: "AUTH".into(),
                 },
             ),
         ];
@@ -392,6 +443,23 @@ mod tests {
                 b"EHLO a\x00b",
                 syntax("command contains non-ASCII or control characters"),
             ),
+            (
+                b"MAIL FROM:<j\xc3\xb6rg@b\xc3\xbccher.example>",
+                Err(CommandError::NonAsciiAddress),
+            ),
+            (
+                b"RCPT TO:<\xe7\x94\xa8\xe6\x88\xb7@example.org>",
+                Err(CommandError::NonAsciiAddress),
+            ),
+            (
+                b"MAIL FROM:<j\xc3\xb6rg@example.com>\x01",
+                syntax("command contains non-ASCII or control characters"),
+            ),
+            (b"STARTTLS now", syntax("command takes no arguments")),
+            (b"BDAT", syntax("expected BDAT <size> [LAST]")),
+            (b"BDAT ten", syntax("expected BDAT <size> [LAST]")),
+            (b"BDAT 10 FIRST", syntax("expected BDAT <size> [LAST]")),
+            (b"BDAT 10 LAST x", syntax("expected BDAT <size> [LAST]")),
             (
                 b"MAIL <a@example.com>",
                 syntax("expected MAIL FROM:<address>"),

@@ -13,6 +13,17 @@
 //!   no dot is removed after it.
 //! - The message is the data after dot-unstuffing, with the CR LF that ends
 //!   its last line and without the final `.` CR LF.
+//!
+//! Limits on the message size, the header block and the line length are
+//! checked as bytes arrive (see [`DataLimits`]). At the first limit exceeded
+//! the receiver frees what it stored and keeps only counting until the end
+//! marker, so memory stays bounded and the session stays in sync.
+
+mod limits;
+
+pub use limits::DataLimits;
+
+use limits::LineMeter;
 
 /// Error from [`DataReceiver::finish`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -21,6 +32,13 @@ pub enum DataError {
     /// The message is longer than the limit; its bytes were discarded.
     #[error("message exceeds the maximum size of {limit} bytes")]
     TooLarge { limit: usize },
+    /// The header block is longer than the limit; the message was discarded.
+    #[error("message header exceeds the maximum size of {limit} bytes")]
+    HeaderTooLarge { limit: usize },
+    /// A line of the message is longer than the limit, counting its line
+    /// end; the message was discarded.
+    #[error("message contains a line longer than {limit} bytes")]
+    LineTooLong { limit: usize },
     /// [`DataReceiver::finish`] was called before the end of the data.
     #[error("end of data not received yet")]
     Incomplete,
@@ -57,20 +75,31 @@ enum ScanState {
 #[derive(Debug)]
 pub struct DataReceiver {
     state: ScanState,
-    max_size: usize,
+    limits: DataLimits,
+    meter: LineMeter,
     size: usize,
     data: Vec<u8>,
+    /// The first limit exceeded; once set, no more bytes are stored.
+    rejection: Option<DataError>,
 }
 
 impl DataReceiver {
     /// Creates a receiver that keeps at most `max_size` bytes of message
-    /// after dot-unstuffing and discards a longer message.
+    /// after dot-unstuffing and discards a longer message. Lines and the
+    /// header block are not limited.
     pub fn new(max_size: usize) -> DataReceiver {
+        DataReceiver::with_limits(DataLimits::size_only(max_size))
+    }
+
+    /// Creates a receiver that discards a message exceeding any of `limits`.
+    pub fn with_limits(limits: DataLimits) -> DataReceiver {
         DataReceiver {
             state: ScanState::LineStart,
-            max_size,
+            limits,
+            meter: LineMeter::new(),
             size: 0,
             data: Vec::new(),
+            rejection: None,
         }
     }
 
@@ -134,19 +163,24 @@ impl DataReceiver {
 
     /// Returns the message once the end marker was found.
     ///
-    /// Errors: [`DataError::TooLarge`] when the message exceeded the limit and
-    /// [`DataError::Incomplete`] before the end marker.
+    /// Errors: [`DataError::Incomplete`] before the end marker, otherwise the
+    /// first limit that the message exceeded ([`DataError::TooLarge`],
+    /// [`DataError::HeaderTooLarge`] or [`DataError::LineTooLong`]).
     pub fn finish(self) -> Result<Vec<u8>, DataError> {
         if self.state != ScanState::Done {
             return Err(DataError::Incomplete);
         }
-        if self.size > self.max_size {
-            return Err(DataError::TooLarge {
-                limit: self.max_size,
-            });
+        if let Some(rejection) = self.rejection {
+            return Err(rejection);
         }
 
         Ok(self.data)
+    }
+
+    /// Returns the number of message bytes stored, which stays within
+    /// `max_message_size`.
+    pub fn stored(&self) -> usize {
+        self.data.len()
     }
 
     /// Stores the text up to and including the next CR and returns how many
@@ -170,11 +204,21 @@ impl DataReceiver {
         self.state = next;
     }
 
-    /// Appends message bytes, or counts and drops them once over the limit.
+    /// Appends message bytes, or counts and drops them once a limit is exceeded.
     fn store(&mut self, bytes: &[u8]) {
         self.size = self.size.saturating_add(bytes.len());
 
-        if self.size <= self.max_size {
+        if self.rejection.is_none() {
+            self.rejection = if self.size > self.limits.max_message_size {
+                Some(DataError::TooLarge {
+                    limit: self.limits.max_message_size,
+                })
+            } else {
+                self.meter.observe(bytes, &self.limits)
+            };
+        }
+
+        if self.rejection.is_none() {
             self.data.extend_from_slice(bytes);
         } else if self.data.capacity() > 0 {
             self.data = Vec::new();
@@ -365,6 +409,46 @@ mod tests {
         );
         assert_eq!(receiver.size(), 1002);
         assert_eq!(receiver.finish(), Err(DataError::TooLarge { limit: 10 }));
+    }
+
+    #[test]
+    fn long_line_discarded_then_next_data() {
+        let limits = DataLimits {
+            max_message_size: 10_000,
+            max_header_size: 100,
+            max_line_length: 50,
+        };
+        let mut receiver = DataReceiver::with_limits(limits);
+        let mut input = b"Subject: x\r\n\r\n".to_vec();
+        input.extend_from_slice(&[b'z'; 60]);
+        input.extend_from_slice(b"\r\n.\r\nNOOP\r\n");
+
+        let progress = receiver.feed(&input);
+
+        assert!(progress.complete);
+        assert_eq!(progress.consumed, input.len() - 6);
+        assert_eq!(receiver.stored(), 0);
+        assert_eq!(receiver.finish(), Err(DataError::LineTooLong { limit: 50 }));
+    }
+
+    #[test]
+    fn header_limit_reported_first() {
+        let limits = DataLimits {
+            max_message_size: 60,
+            max_header_size: 20,
+            max_line_length: 1000,
+        };
+        let mut receiver = DataReceiver::with_limits(limits);
+        let mut input = b"X-Filler: yyyyyyyyyyyyyyyyyyyy\r\n".repeat(10);
+        input.extend_from_slice(b"\r\nbody\r\n.\r\n");
+
+        receiver.feed(&input);
+
+        assert_eq!(receiver.stored(), 0);
+        assert_eq!(
+            receiver.finish(),
+            Err(DataError::HeaderTooLarge { limit: 20 })
+        );
     }
 
     #[test]

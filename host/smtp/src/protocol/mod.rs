@@ -10,7 +10,10 @@ pub mod reply;
 pub mod session;
 
 pub use command::{BodyType, Command, CommandError, MailParameters, parse_command};
-pub use data::{DataError, DataReceiver, Progress};
+pub use data::{DataError, DataLimits, DataReceiver, Progress};
 pub use input::{InputBuffer, Line};
 pub use reply::{Reply, sanitize_text};
-pub use session::{CompletedMessage, Event, Session, SessionConfig};
+pub use session::{
+    CompletedMessage, DEFAULT_MAX_DATA_LINE_LENGTH, DEFAULT_MAX_HEADER_SIZE, Event, Session,
+    SessionConfig,
+};

@@ -6,27 +6,25 @@
 //! pipelined commands (RFC 2920) keep their order. After [`Event::Message`]
 //! the session processes no input until [`Session::complete_message`] is
 //! called, so commands sent after the data wait for the reply to the data.
+//!
+//! STARTTLS (RFC 3207): after the `220` reply the session emits
+//! [`Event::StartTls`] and drops every byte received after the STARTTLS line,
+//! so commands that a client pipelined behind STARTTLS in plain text are
+//! never executed. Once [`Session::tls_started`] is called, the session is
+//! back in its state after the greeting: the client must send EHLO again and
+//! any envelope is gone.
+
+mod config;
+
+pub use config::{DEFAULT_MAX_DATA_LINE_LENGTH, DEFAULT_MAX_HEADER_SIZE, SessionConfig};
 
 use super::command::{Command, CommandError, parse_command};
-use super::data::{DataError, DataReceiver};
+use super::data::{DataError, DataLimits, DataReceiver};
 use super::input::{InputBuffer, Line};
 use super::reply::Reply;
 
 /// Number of rejected commands after which the session is closed with 421.
 pub const MAX_COMMAND_ERRORS: usize = 20;
-
-/// Limits and names that a session needs.
-#[derive(Clone, Debug)]
-pub struct SessionConfig {
-    /// Host name in the greeting and the EHLO and HELO replies.
-    pub hostname: String,
-    /// Maximum message size in bytes after dot-unstuffing.
-    pub max_message_size: usize,
-    /// Maximum number of recipients in one transaction.
-    pub max_recipients: usize,
-    /// Maximum command line length in bytes, including CR LF.
-    pub max_line_length: usize,
-}
 
 /// Something the owner of the socket must act on.
 #[derive(Debug, PartialEq, Eq)]
@@ -37,6 +35,10 @@ pub enum Event {
     Message(CompletedMessage),
     /// Close the connection after sending all earlier replies.
     Close,
+    /// Send all earlier replies, then run the TLS handshake as the server
+    /// and call [`Session::tls_started`], or close the connection if the
+    /// handshake fails.
+    StartTls,
 }
 
 /// Envelope and text of one message whose data ended with CR LF `.` CR LF.
@@ -56,6 +58,15 @@ enum Mode {
     Command,
     Data(DataReceiver),
     AwaitingOutcome,
+    /// Discarding the octets of a rejected BDAT chunk.
+    SkippingChunk {
+        remaining: u64,
+    },
+    /// The `220` reply to STARTTLS was emitted, so the next event is
+    /// [`Event::StartTls`].
+    StartingTls,
+    /// Waiting for [`Session::tls_started`]; input is dropped.
+    AwaitingTls,
     /// The last reply was emitted, so the next event is [`Event::Close`].
     Closing,
     Closed,
@@ -76,6 +87,7 @@ pub struct Session {
     helo: Option<String>,
     transaction: Option<Transaction>,
     error_count: usize,
+    tls_active: bool,
 }
 
 impl Session {
@@ -87,6 +99,7 @@ impl Session {
             helo: None,
             transaction: None,
             error_count: 0,
+            tls_active: false,
         }
     }
 
@@ -118,10 +131,25 @@ impl Session {
         matches!(self.mode, Mode::Data(_))
     }
 
-    /// Appends bytes read from the client. Bytes after QUIT or after the
-    /// session closed itself are dropped.
+    /// Returns whether TLS was started on this session.
+    pub fn is_tls(&self) -> bool {
+        self.tls_active
+    }
+
+    /// Returns the number of received bytes not processed yet.
+    pub fn buffered(&self) -> usize {
+        self.input.pending().len()
+    }
+
+    /// Appends bytes read from the client. Bytes after QUIT, after the
+    /// session closed itself and after STARTTLS until the handshake are
+    /// dropped.
     pub fn receive(&mut self, bytes: &[u8]) {
-        if matches!(self.mode, Mode::Closing | Mode::Closed) {
+        let dropping = matches!(
+            self.mode,
+            Mode::Closing | Mode::Closed | Mode::StartingTls | Mode::AwaitingTls
+        );
+        if dropping {
             return;
         }
 
@@ -135,12 +163,39 @@ impl Session {
         match self.mode {
             Mode::Command => self.next_command_event(),
             Mode::Data(_) => self.next_data_event(),
-            Mode::AwaitingOutcome | Mode::Closed => None,
+            Mode::SkippingChunk { remaining } => {
+                self.skip_chunk(remaining);
+                match self.mode {
+                    Mode::Command => self.next_command_event(),
+                    _ => None,
+                }
+            }
+            Mode::AwaitingOutcome | Mode::AwaitingTls | Mode::Closed => None,
+            Mode::StartingTls => {
+                self.mode = Mode::AwaitingTls;
+                Some(Event::StartTls)
+            }
             Mode::Closing => {
                 self.mode = Mode::Closed;
                 Some(Event::Close)
             }
         }
+    }
+
+    /// Resets the session after a successful TLS handshake to its state
+    /// after the greeting (RFC 3207 section 4.2): the EHLO name, the
+    /// envelope and any buffered input are discarded. Does nothing unless
+    /// the session emitted [`Event::StartTls`].
+    pub fn tls_started(&mut self) {
+        if !matches!(self.mode, Mode::AwaitingTls) {
+            return;
+        }
+
+        self.tls_active = true;
+        self.helo = None;
+        self.transaction = None;
+        self.input = InputBuffer::default();
+        self.mode = Mode::Command;
     }
 
     /// Ends the transaction of the last [`Event::Message`] and resumes
@@ -176,6 +231,20 @@ impl Session {
         Some(Event::Reply(reply))
     }
 
+    fn skip_chunk(&mut self, remaining: u64) {
+        let available = self.input.pending().len();
+        let count =
+            usize::try_from(remaining).map_or(available, |remaining| remaining.min(available));
+        self.input.consume(count);
+
+        let remaining = remaining - count as u64;
+        self.mode = if remaining == 0 {
+            Mode::Command
+        } else {
+            Mode::SkippingChunk { remaining }
+        };
+    }
+
     fn next_data_event(&mut self) -> Option<Event> {
         let Mode::Data(receiver) = &mut self.mode else {
             return None;
@@ -202,6 +271,12 @@ impl Session {
                 }))
             }
             (Err(DataError::TooLarge { limit }), _) => Some(Event::Reply(message_too_large(limit))),
+            (Err(error @ DataError::HeaderTooLarge { .. }), _) => {
+                Some(Event::Reply(Reply::new(552, "5.3.4", &error.to_string())))
+            }
+            (Err(error @ DataError::LineTooLong { .. }), _) => {
+                Some(Event::Reply(Reply::new(554, "5.6.0", &error.to_string())))
+            }
             (Err(_), _) | (Ok(_), None) => {
                 Some(Event::Reply(Reply::new(451, "4.3.0", "internal error")))
             }
@@ -236,13 +311,49 @@ impl Session {
                 "2.0.0",
                 "cannot verify the user, but will accept the message",
             ),
-            Command::Help => Reply::new(
-                214,
-                "2.0.0",
-                "commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP",
-            ),
+            Command::Help => Reply::new(214, "2.0.0", self.help_text()),
+            Command::StartTls => self.start_tls(),
+            Command::Bdat { chunk_size, .. } => {
+                // The chunk follows the command line without waiting for a
+                // reply, so its octets are skipped, not read as commands.
+                if chunk_size > 0 {
+                    self.mode = Mode::SkippingChunk {
+                        remaining: chunk_size,
+                    };
+                }
+                Reply::new(
+                    502,
+                    "5.5.1",
+                    "command not implemented, CHUNKING is not offered, use DATA",
+                )
+            }
             Command::NotImplemented { .. } => Reply::new(502, "5.5.1", "command not implemented"),
         }
+    }
+
+    fn help_text(&self) -> &'static str {
+        if self.offers_starttls() {
+            "commands: EHLO HELO STARTTLS MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"
+        } else {
+            "commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"
+        }
+    }
+
+    fn offers_starttls(&self) -> bool {
+        self.config.starttls && !self.tls_active
+    }
+
+    fn start_tls(&mut self) -> Reply {
+        if !self.config.starttls {
+            return Reply::new(502, "5.5.1", "command not implemented");
+        }
+        if self.tls_active {
+            return Reply::new(503, "5.5.1", "TLS already active");
+        }
+
+        self.input = InputBuffer::default();
+        self.mode = Mode::StartingTls;
+        Reply::new(220, "2.0.0", "Ready to start TLS")
     }
 
     /// Handles EHLO and HELO, which also reset the transaction
@@ -254,19 +365,23 @@ impl Session {
         if !extended {
             return Reply::plain(250, &self.config.hostname);
         }
-        Reply::multiline(
-            250,
-            &[
-                self.config.hostname.clone(),
-                format!("SIZE {}", self.config.max_message_size),
-                "8BITMIME".to_string(),
-                "PIPELINING".to_string(),
-                "ENHANCEDSTATUSCODES".to_string(),
-            ],
-        )
+        let mut lines = vec![
+            self.config.hostname.clone(),
+            format!("SIZE {}", self.config.max_message_size),
+            "8BITMIME".to_string(),
+            "PIPELINING".to_string(),
+            "ENHANCEDSTATUSCODES".to_string(),
+        ];
+        if self.offers_starttls() {
+            lines.push("STARTTLS".to_string());
+        }
+        Reply::multiline(250, &lines)
     }
 
     fn mail(&mut self, reverse_path: String, declared_size: Option<u64>) -> Reply {
+        if self.config.require_tls && !self.tls_active {
+            return Reply::new(530, "5.7.0", "Must issue a STARTTLS command first");
+        }
         if self.helo.is_none() {
             return Reply::new(503, "5.5.1", "send EHLO or HELO first");
         }
@@ -307,7 +422,11 @@ impl Session {
             return Reply::new(503, "5.5.1", "send RCPT first");
         }
 
-        self.mode = Mode::Data(DataReceiver::new(self.config.max_message_size));
+        self.mode = Mode::Data(DataReceiver::with_limits(DataLimits {
+            max_message_size: self.config.max_message_size,
+            max_header_size: self.config.max_header_size,
+            max_line_length: self.config.max_data_line_length,
+        }));
         Reply::plain(354, "End data with <CR><LF>.<CR><LF>")
     }
 }
@@ -317,6 +436,7 @@ fn error_reply(error: &CommandError) -> Reply {
         CommandError::UnknownCommand => Reply::new(500, "5.5.2", &error.to_string()),
         CommandError::UnsupportedParameter(_) => Reply::new(555, "5.5.4", &error.to_string()),
         CommandError::InvalidSyntax(_) => Reply::new(501, "5.5.4", &error.to_string()),
+        CommandError::NonAsciiAddress => Reply::new(553, "5.6.7", &error.to_string()),
     }
 }
 

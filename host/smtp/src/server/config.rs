@@ -3,12 +3,17 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use crate::protocol::SessionConfig;
+use super::tls::TlsConfig;
 use crate::protocol::address::validate_domain;
+use crate::protocol::{DEFAULT_MAX_DATA_LINE_LENGTH, DEFAULT_MAX_HEADER_SIZE, SessionConfig};
 
 /// Smallest allowed `max_line_length`: RFC 5321 section 4.5.3.1.4 requires
 /// command lines of 512 octets including CR LF to be accepted.
 pub const MIN_LINE_LENGTH: usize = 512;
+
+/// Smallest allowed `max_data_line_length`: RFC 5321 section 4.5.3.1.6
+/// requires text lines of 1000 octets including CR LF to be accepted.
+pub const MIN_DATA_LINE_LENGTH: usize = 1000;
 
 /// Settings of [`super::SmtpServer`].
 #[derive(Clone, Debug)]
@@ -40,6 +45,28 @@ pub struct SmtpServerConfig {
     /// After shutdown, how long sessions get to finish before they are
     /// aborted. Default 30 seconds.
     pub shutdown_grace_period: Duration,
+    /// Maximum number of concurrent sessions from one client IP address;
+    /// more connections from it get `421 4.7.0` and are closed. Default 20.
+    pub max_connections_per_client: usize,
+    /// Maximum size in bytes of a message's header block, from the start of
+    /// the data to the first empty line. A larger header gets
+    /// `552 5.3.4` after the end of the data. Default 1 MiB
+    /// ([`DEFAULT_MAX_HEADER_SIZE`]).
+    pub max_header_size: usize,
+    /// Maximum length in bytes of one line inside DATA, including its line
+    /// end. A longer line gets `554 5.6.0` after the end of the data.
+    /// Default 1 MiB ([`DEFAULT_MAX_DATA_LINE_LENGTH`] gives the reason it is
+    /// above the 1000 of RFC 5321); at least [`MIN_DATA_LINE_LENGTH`].
+    pub max_data_line_length: usize,
+    /// Certificate and key for STARTTLS. When set, EHLO offers STARTTLS.
+    /// Default `None`: no TLS.
+    pub tls: Option<TlsConfig>,
+    /// Whether MAIL is rejected with `530 5.7.0` until the client has
+    /// started TLS. Needs `tls`. Default `false`.
+    pub require_tls: bool,
+    /// How long the TLS handshake after STARTTLS may take before the
+    /// connection is closed. Default 30 seconds.
+    pub tls_handshake_timeout: Duration,
 }
 
 impl Default for SmtpServerConfig {
@@ -53,6 +80,12 @@ impl Default for SmtpServerConfig {
             max_line_length: 4096,
             max_connections: 100,
             shutdown_grace_period: Duration::from_secs(30),
+            max_connections_per_client: 20,
+            max_header_size: DEFAULT_MAX_HEADER_SIZE,
+            max_data_line_length: DEFAULT_MAX_DATA_LINE_LENGTH,
+            tls: None,
+            require_tls: false,
+            tls_handshake_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -67,6 +100,14 @@ pub enum ConfigError {
     LineLengthTooSmall(usize),
     #[error("{0} must be greater than zero")]
     Zero(&'static str),
+    #[error(
+        "max_data_line_length {0} is below the minimum of {MIN_DATA_LINE_LENGTH} bytes that RFC 5321 requires"
+    )]
+    DataLineLengthTooSmall(usize),
+    #[error(
+        "require_tls is set but tls is not: configure a certificate and key, or unset require_tls"
+    )]
+    TlsRequiredWithoutCertificate,
 }
 
 impl SmtpServerConfig {
@@ -78,12 +119,29 @@ impl SmtpServerConfig {
         if self.max_line_length < MIN_LINE_LENGTH {
             return Err(ConfigError::LineLengthTooSmall(self.max_line_length));
         }
+        if self.max_data_line_length < MIN_DATA_LINE_LENGTH {
+            return Err(ConfigError::DataLineLengthTooSmall(
+                self.max_data_line_length,
+            ));
+        }
+        if self.require_tls && self.tls.is_none() {
+            return Err(ConfigError::TlsRequiredWithoutCertificate);
+        }
 
         let positive = [
             ("max_message_size", self.max_message_size > 0),
             ("max_recipients", self.max_recipients > 0),
             ("max_connections", self.max_connections > 0),
+            (
+                "max_connections_per_client",
+                self.max_connections_per_client > 0,
+            ),
+            ("max_header_size", self.max_header_size > 0),
             ("command_timeout", !self.command_timeout.is_zero()),
+            (
+                "tls_handshake_timeout",
+                !self.tls_handshake_timeout.is_zero(),
+            ),
         ];
         for (name, valid) in positive {
             if !valid {
@@ -100,6 +158,10 @@ impl SmtpServerConfig {
             max_message_size: self.max_message_size,
             max_recipients: self.max_recipients,
             max_line_length: self.max_line_length,
+            max_header_size: self.max_header_size,
+            max_data_line_length: self.max_data_line_length,
+            starttls: self.tls.is_some(),
+            require_tls: self.require_tls,
         }
     }
 }
@@ -116,7 +178,7 @@ mod tests {
     #[test]
     fn invalid_settings_rejected() {
         type Change = fn(&mut SmtpServerConfig);
-        let cases: [(Change, ConfigError); 4] = [
+        let cases: [(Change, ConfigError); 7] = [
             (
                 |c| c.hostname = "bad host".into(),
                 ConfigError::InvalidHostname("bad host".into()),
@@ -132,6 +194,18 @@ mod tests {
             (
                 |c| c.command_timeout = Duration::ZERO,
                 ConfigError::Zero("command_timeout"),
+            ),
+            (
+                |c| c.max_data_line_length = 998,
+                ConfigError::DataLineLengthTooSmall(998),
+            ),
+            (
+                |c| c.require_tls = true,
+                ConfigError::TlsRequiredWithoutCertificate,
+            ),
+            (
+                |c| c.max_connections_per_client = 0,
+                ConfigError::Zero("max_connections_per_client"),
             ),
         ];
 

@@ -1,5 +1,6 @@
 //! One SMTP connection: moves bytes between the socket and the I/O-free
-//! [`Session`], calls the handler for each message and enforces timeouts.
+//! [`Session`], calls the handler for each message, runs the TLS handshake
+//! after STARTTLS and enforces timeouts.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -13,6 +14,7 @@ use tracing::{info, warn};
 
 use super::config::SmtpServerConfig;
 use super::handler::{MessageHandler, Outcome, ReceivedMessage, SessionId};
+use super::stream::SmtpStream;
 use crate::protocol::{CompletedMessage, Event, Reply, Session};
 
 /// Bytes read from the socket at once. Pipelined commands and data arrive in
@@ -27,6 +29,12 @@ pub enum ConnectionError {
     Io(#[from] std::io::Error),
     #[error("timed out writing a reply to the client")]
     WriteTimeout,
+    #[error("TLS handshake failed: {0}")]
+    TlsHandshake(std::io::Error),
+    #[error("TLS handshake timed out")]
+    TlsHandshakeTimeout,
+    #[error("STARTTLS accepted without a TLS configuration or on a TLS stream")]
+    TlsUnavailable,
 }
 
 /// Reason a session ended without an error.
@@ -54,9 +62,8 @@ impl fmt::Display for SessionEnd {
     }
 }
 
-/// Everything one connection task needs.
+/// Everything one connection task needs besides its stream.
 pub(crate) struct Connection<H> {
-    pub stream: TcpStream,
     pub peer: SocketAddr,
     pub session_id: SessionId,
     pub config: Arc<SmtpServerConfig>,
@@ -67,17 +74,24 @@ pub(crate) struct Connection<H> {
 impl<H: MessageHandler> Connection<H> {
     /// Runs the session to its end and logs how it ended. Call inside a span
     /// that names the session.
-    pub async fn serve(mut self) {
+    pub async fn serve(mut self, stream: TcpStream) {
         info!("session started");
 
         let mut messages = 0usize;
-        match self.run_session(&mut messages).await {
+        match self
+            .run_session(SmtpStream::Plain(stream), &mut messages)
+            .await
+        {
             Ok(end) => info!(reason = %end, messages, "session ended"),
             Err(error) => warn!(%error, messages, "session failed"),
         }
     }
 
-    async fn run_session(&mut self, messages: &mut usize) -> Result<SessionEnd, ConnectionError> {
+    async fn run_session(
+        &mut self,
+        mut stream: SmtpStream,
+        messages: &mut usize,
+    ) -> Result<SessionEnd, ConnectionError> {
         let timeout = self.config.command_timeout;
         let mut session = Session::new(self.config.session_config());
         let mut output = Vec::new();
@@ -90,26 +104,31 @@ impl<H: MessageHandler> Connection<H> {
                 match event {
                     Event::Reply(reply) => reply.write_to(&mut output),
                     Event::Message(message) => {
-                        self.send(&mut output).await?;
+                        self.send(&mut stream, &mut output).await?;
                         *messages += 1;
                         let reply = self.deliver(message).await;
                         session.complete_message();
                         reply.write_to(&mut output);
                     }
+                    Event::StartTls => {
+                        self.send(&mut stream, &mut output).await?;
+                        stream = self.start_tls(stream).await?;
+                        session.tls_started();
+                    }
                     Event::Close => {
-                        self.send(&mut output).await?;
-                        let _ = self.stream.shutdown().await;
+                        self.send(&mut stream, &mut output).await?;
+                        let _ = stream.shutdown().await;
                         return Ok(SessionEnd::Closed);
                     }
                 }
             }
-            self.send(&mut output).await?;
+            self.send(&mut stream, &mut output).await?;
 
             // Wait for more input, the timeout or shutdown.
             let read = tokio::select! {
                 biased;
                 _ = self.shutdown.changed() => None,
-                result = tokio::time::timeout(timeout, self.stream.read(&mut read_buffer)) => Some(result),
+                result = tokio::time::timeout(timeout, stream.read(&mut read_buffer)) => Some(result),
             };
             let end = match read {
                 Some(Ok(Ok(0))) => {
@@ -128,10 +147,34 @@ impl<H: MessageHandler> Connection<H> {
             };
 
             end.0.write_to(&mut output);
-            self.send(&mut output).await?;
-            let _ = self.stream.shutdown().await;
+            self.send(&mut stream, &mut output).await?;
+            let _ = stream.shutdown().await;
             return Ok(end.1);
         }
+    }
+
+    /// Runs the server side of the TLS handshake on a plain stream, bounded
+    /// by `tls_handshake_timeout`.
+    async fn start_tls(&self, stream: SmtpStream) -> Result<SmtpStream, ConnectionError> {
+        let (SmtpStream::Plain(tcp), Some(tls)) = (stream, &self.config.tls) else {
+            return Err(ConnectionError::TlsUnavailable);
+        };
+
+        let handshake = tls.acceptor().accept(tcp);
+        let tls_stream =
+            match tokio::time::timeout(self.config.tls_handshake_timeout, handshake).await {
+                Ok(Ok(tls_stream)) => tls_stream,
+                Ok(Err(error)) => return Err(ConnectionError::TlsHandshake(error)),
+                Err(_elapsed) => return Err(ConnectionError::TlsHandshakeTimeout),
+            };
+
+        let (_, connection) = tls_stream.get_ref();
+        info!(
+            version = ?connection.protocol_version(),
+            cipher_suite = ?connection.negotiated_cipher_suite().map(|suite| suite.suite()),
+            "TLS started"
+        );
+        Ok(SmtpStream::Tls(Box::new(tls_stream)))
     }
 
     /// Hands a message to the handler, logs the outcome and returns the reply.
@@ -165,12 +208,19 @@ impl<H: MessageHandler> Connection<H> {
     }
 
     /// Writes and clears `output`, bounded by `command_timeout`.
-    async fn send(&mut self, output: &mut Vec<u8>) -> Result<(), ConnectionError> {
+    async fn send(
+        &self,
+        stream: &mut SmtpStream,
+        output: &mut Vec<u8>,
+    ) -> Result<(), ConnectionError> {
         if output.is_empty() {
             return Ok(());
         }
 
-        let write = self.stream.write_all(output);
+        let write = async {
+            stream.write_all(output).await?;
+            stream.flush().await
+        };
         match tokio::time::timeout(self.config.command_timeout, write).await {
             Ok(result) => result?,
             Err(_elapsed) => return Err(ConnectionError::WriteTimeout),
@@ -181,11 +231,14 @@ impl<H: MessageHandler> Connection<H> {
     }
 }
 
-/// Sends `421` to a connection over the session limit and closes it, giving
+/// Sends `reply` to a connection over a session limit and closes it, giving
 /// up after `write_timeout`.
-pub(crate) async fn reject_busy(mut stream: TcpStream, hostname: &str, write_timeout: Duration) {
-    let text = format!("{hostname} too many connections, try again later");
-    let reply = Reply::new(421, "4.3.2", &text).to_bytes();
+pub(crate) async fn reject_connection(
+    mut stream: TcpStream,
+    reply: Reply,
+    write_timeout: Duration,
+) {
+    let reply = reply.to_bytes();
 
     let write = stream.write_all(&reply);
     if let Ok(Ok(())) = tokio::time::timeout(write_timeout, write).await {

@@ -6,6 +6,17 @@ fn config() -> SessionConfig {
         max_message_size: 100,
         max_recipients: 2,
         max_line_length: 64,
+        max_header_size: 60,
+        max_data_line_length: 40,
+        starttls: false,
+        require_tls: false,
+    }
+}
+
+fn tls_config() -> SessionConfig {
+    SessionConfig {
+        starttls: true,
+        ..config()
     }
 }
 
@@ -24,6 +35,7 @@ fn run(session: &mut Session, input: &[u8]) -> (Vec<String>, Vec<CompletedMessag
                 session.complete_message();
             }
             Event::Close => replies.push("<close>".to_string()),
+            Event::StartTls => replies.push("<starttls>".to_string()),
         }
     }
 
@@ -167,13 +179,21 @@ fn ehlo_resets_transaction() {
 
 #[test]
 fn parse_errors_map_to_replies() {
-    let cases: [(&[u8], &str); 5] = [
+    let cases: [(&[u8], &str); 7] = [
         (b"XYZZY\r\n", "500 5.5.2 command not recognized"),
         (
             b"HELO\r\n",
             "501 5.5.4 invalid syntax: domain name required",
         ),
-        (b"BDAT 10 LAST\r\n", "502 5.5.1 command not implemented"),
+        (
+            b"BDAT 0 LAST\r\n",
+            "502 5.5.1 command not implemented, CHUNKING is not offered, use DATA",
+        ),
+        (b"STARTTLS\r\n", "502 5.5.1 command not implemented"),
+        (
+            b"HELO c\r\nMAIL FROM:<j\xc3\xb6rg@test.example>\r\n",
+            "553 5.6.7 non-ASCII address requires SMTPUTF8, which this server does not offer",
+        ),
         (
             b"HELO c\r\nMAIL FROM:<a@test.example> SMTPUTF8\r\n",
             "555 5.5.4 unsupported parameter SMTPUTF8",
@@ -338,5 +358,141 @@ fn random_input_never_panics() {
 
             assert!(session.input.pending().len() < config().max_line_length + 16);
         }
+    }
+}
+
+#[test]
+fn bdat_chunk_skipped() {
+    let mut session = Session::new(config());
+    let input = b"EHLO c\r\nMAIL FROM:<>\r\nBDAT 9 LAST\r\nMAIL FROMRSET\r\nNOOP\r\n";
+
+    let (replies, messages) = run(&mut session, input);
+
+    assert_eq!(codes(&replies), ["250", "250", "502", "250", "250"]);
+    assert!(messages.is_empty());
+    assert_eq!(session.buffered(), 0);
+}
+
+#[test]
+fn bdat_chunk_skipped_across_receives() {
+    let mut session = Session::new(config());
+    let mut replies = Vec::new();
+
+    for piece in [
+        &b"BDAT 23\r\nRCPT "[..],
+        b"TO:<b@t.",
+        b"example>\r\nNOOP\r\n",
+    ] {
+        replies.extend(run(&mut session, piece).0);
+    }
+
+    assert_eq!(codes(&replies), ["502", "250"]);
+}
+
+#[test]
+fn starttls_offered_when_configured() {
+    let mut session = Session::new(tls_config());
+
+    let (replies, _) = run(&mut session, b"EHLO c\r\nHELP\r\n");
+
+    assert!(replies[0].ends_with("250 STARTTLS"), "{}", replies[0]);
+    assert!(replies[1].contains("STARTTLS"), "{}", replies[1]);
+}
+
+#[test]
+fn starttls_discards_pipelined_commands() {
+    let mut session = Session::new(tls_config());
+
+    let (replies, _) = run(
+        &mut session,
+        b"EHLO c\r\nMAIL FROM:<a@t.example>\r\nSTARTTLS\r\nMAIL FROM:<evil@t.example>\r\nRCPT TO:<b@t.example>\r\n",
+    );
+    let (late, _) = run(&mut session, b"RCPT TO:<late@t.example>\r\n");
+
+    assert_eq!(replies[2..], ["220 2.0.0 Ready to start TLS", "<starttls>"]);
+    assert!(late.is_empty());
+    assert_eq!(session.buffered(), 0);
+}
+
+#[test]
+fn starttls_resets_session() {
+    let mut session = Session::new(tls_config());
+    run(
+        &mut session,
+        b"EHLO c\r\nMAIL FROM:<a@t.example>\r\nSTARTTLS\r\n",
+    );
+
+    session.tls_started();
+    let (replies, _) = run(
+        &mut session,
+        b"MAIL FROM:<a@t.example>\r\nEHLO c\r\nRCPT TO:<b@t.example>\r\nSTARTTLS\r\n",
+    );
+
+    assert!(session.is_tls());
+    assert_eq!(replies[0], "503 5.5.1 send EHLO or HELO first");
+    assert!(!replies[1].contains("STARTTLS"), "{}", replies[1]);
+    assert_eq!(replies[2], "503 5.5.1 send MAIL first");
+    assert_eq!(replies[3], "503 5.5.1 TLS already active");
+}
+
+#[test]
+fn tls_started_ignored_without_starttls() {
+    let mut session = Session::new(tls_config());
+
+    session.tls_started();
+
+    assert!(!session.is_tls());
+}
+
+#[test]
+fn require_tls_rejects_mail() {
+    let mut session = Session::new(SessionConfig {
+        require_tls: true,
+        ..tls_config()
+    });
+
+    let (before, _) = run(
+        &mut session,
+        b"EHLO c\r\nMAIL FROM:<a@t.example>\r\nSTARTTLS\r\n",
+    );
+    session.tls_started();
+    let (after, _) = run(&mut session, b"EHLO c\r\nMAIL FROM:<a@t.example>\r\n");
+
+    assert_eq!(before[1], "530 5.7.0 Must issue a STARTTLS command first");
+    assert_eq!(after[1], "250 2.1.0 sender OK");
+}
+
+#[test]
+fn data_limits_keep_session_in_sync() {
+    let start = b"HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<b@test.example>\r\nDATA\r\n";
+    let long_line = [&b"S: x\r\n\r\n"[..], &[b'z'; 45], b"\r\n.\r\n"].concat();
+    let long_header = [
+        &b"X-A: "[..],
+        &[b'y'; 30],
+        b"\r\nX-B: ",
+        &[b'y'; 30],
+        b"\r\n\r\nbody\r\n.\r\n",
+    ]
+    .concat();
+    let cases: [(&[u8], &str); 2] = [
+        (
+            &long_line,
+            "554 5.6.0 message contains a line longer than 40 bytes",
+        ),
+        (
+            &long_header,
+            "552 5.3.4 message header exceeds the maximum size of 60 bytes",
+        ),
+    ];
+
+    for (data, expected) in cases {
+        let mut session = Session::new(config());
+        let input = [&start[..], data, b"NOOP\r\n"].concat();
+
+        let (replies, messages) = run(&mut session, &input);
+
+        assert_eq!(replies[4], expected);
+        assert_eq!(replies[5], "250 2.0.0 OK");
+        assert!(messages.is_empty());
     }
 }
