@@ -18,8 +18,8 @@ pub mod server;
 mod file_id;
 
 pub use client::{
-    AvailabilityState, FileStatus, UploadFile, UploadedFile, VaultClient, VaultClientConfig,
-    VaultError,
+    AvailabilityState, CHUNK_SIZE, FileStatus, UploadFile, UploadedFile, VaultClient,
+    VaultClientConfig, VaultError,
 };
 pub use file_id::FileId;
 pub use server::{RunningVault, VaultServer, VaultServerConfig, VaultServerError};

@@ -7,6 +7,7 @@
 //! file content.
 
 mod config;
+mod content;
 mod error;
 mod status;
 mod upload;
@@ -23,6 +24,7 @@ use tracing::Instrument;
 use crate::FileId;
 
 pub use config::{DEFAULT_REQUEST_TIMEOUT, VaultClientConfig};
+pub use content::{CHUNK_SIZE, MAX_CHUNK_ATTEMPTS};
 pub use error::VaultError;
 pub use status::{AvailabilityState, FileStatus};
 pub use upload::{UploadFile, UploadedFile};

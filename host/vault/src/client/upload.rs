@@ -4,6 +4,7 @@ use bytes::Bytes;
 use md5::{Digest, Md5};
 use serde_json::Value;
 
+use super::content::TransferMethod;
 use super::{RequestContext, VaultClient, VaultError, id_field, read_json};
 use crate::{FileId, header_value};
 
@@ -41,13 +42,24 @@ impl VaultClient {
     /// Uploads all files as one group transfer and returns one [`UploadedFile`]
     /// per input, in input order.
     ///
-    /// The steps are: start the group, then for each file start it with the
-    /// `Stream` method, send its content in one `PATCH` with its MD5 checksum and
-    /// finish it, and last finish the group, which returns the links. An empty
-    /// slice returns an empty list without contacting the vault.
+    /// The steps are: start the group, then for each file start it, send its
+    /// content and finish it, and last finish the group, which returns the
+    /// links. A file of at most [`super::CHUNK_SIZE`] bytes goes in one `PATCH` with
+    /// the `Stream` method. A larger one goes with the `Chunk` method in chunks
+    /// of [`super::CHUNK_SIZE`] bytes, each with its offset. Every chunk carries its
+    /// MD5 checksum. An empty slice returns an empty list without contacting
+    /// the vault.
+    ///
+    /// Only chunks of the `Chunk` method are retried, because sending the same
+    /// bytes at the same offset again leaves the file as one success would. A
+    /// chunk is sent at most [`super::MAX_CHUNK_ATTEMPTS`] times, and only after
+    /// a temporary error. Starting a group or a file, a `Stream` chunk and the
+    /// finishing steps are not retried, because a request whose response was
+    /// lost may have changed the vault's state already.
     ///
     /// Errors: the first failing step ends the upload. The API has no call to
-    /// cancel a group, so the files started until then stay unfinished in the vault.
+    /// cancel a group, so the files started until then stay unfinished in the
+    /// vault until it removes them.
     pub async fn upload_group(
         &self,
         files: &[UploadFile],
@@ -60,8 +72,9 @@ impl VaultClient {
 
         let mut file_ids = Vec::with_capacity(files.len());
         for file in files {
-            let file_id = self.start_file(&group_id, file).await?;
-            self.send_content(&group_id, &file_id, &file.content)
+            let method = TransferMethod::for_size(file.content.len());
+            let file_id = self.start_file(&group_id, file, method).await?;
+            self.send_content(&group_id, &file_id, method, &file.content)
                 .await?;
             self.finish_file(&group_id, &file_id).await?;
             file_ids.push(file_id);
@@ -94,7 +107,12 @@ impl VaultClient {
     }
 
     /// Step 2, `GET /transfer_file`: announces one file and returns its id.
-    async fn start_file(&self, group_id: &str, file: &UploadFile) -> Result<FileId, VaultError> {
+    async fn start_file(
+        &self,
+        group_id: &str,
+        file: &UploadFile,
+        method: TransferMethod,
+    ) -> Result<FileId, VaultError> {
         let context = RequestContext {
             step: "start file",
             group_id: Some(group_id),
@@ -104,7 +122,7 @@ impl VaultClient {
         let request = self
             .http
             .get(self.endpoint(&["transfer_file"]))
-            .header("transfer_method", "Stream")
+            .header("transfer_method", method.header_value())
             .header("group_id", group_id)
             .header("file_size", file.content.len().to_string())
             .header("file_name", header_value::encode(&file.file_name))
@@ -117,35 +135,6 @@ impl VaultClient {
             reason: format!("the response has no file_id: {body}"),
         })?;
         Ok(FileId::from(file_id))
-    }
-
-    /// Step 3, `PATCH /transfer_file`: sends the whole content as one chunk.
-    ///
-    /// NOTE: the product accepts at most 100 MB per chunk, so larger files need
-    /// several chunks, which this client does not send yet.
-    async fn send_content(
-        &self,
-        group_id: &str,
-        file_id: &FileId,
-        content: &Bytes,
-    ) -> Result<(), VaultError> {
-        let context = RequestContext {
-            step: "send content",
-            group_id: Some(group_id),
-            file_id: Some(file_id),
-        };
-        let checksum = md5_hex(content);
-
-        let request = self
-            .http
-            .patch(self.endpoint(&["transfer_file"]))
-            .header("group_id", group_id)
-            .header("file_id", file_id.as_str())
-            .header("chunk_checksum", checksum)
-            .body(content.clone());
-        self.send(context, request).await?;
-
-        Ok(())
     }
 
     /// Step 4, `POST /transfer_file`: marks the file as complete.

@@ -13,6 +13,20 @@ pub(crate) fn missing_header(name: &str) -> ApiError {
     ApiError::bad_request("MISSING_HEADER", format!("the {name} header is missing"))
 }
 
+/// Reads the `group_id` header, which steps 2 to 5 require.
+///
+/// A missing header gets the product's own 400 response for this case.
+pub(crate) fn group_id_header(headers: &HeaderMap) -> Result<&str, ApiError> {
+    optional_header(headers, "group_id")?
+        .filter(|value| !value.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "UPLOAD_FILE_UPLOADER_GROUP_IS_REQUIRED",
+                "The file uploader group is required",
+            )
+        })
+}
+
 pub(crate) fn required_header<'a>(
     headers: &'a HeaderMap,
     name: &'static str,

@@ -2,35 +2,49 @@
 //! File Transfer REST API that [`crate::client`] uses.
 //!
 //! Endpoints, all under `/vault_rest`:
+//! - `GET /authenticate`: session log-in with a configured user, see `login.rs`.
 //! - `GET /transfer`, `GET`/`PATCH`/`POST /transfer_file`, `POST /transfer`: the
-//!   five upload steps. Only the `Stream` transfer method is supported, and
-//!   `Chunk` is rejected with 400.
+//!   five upload steps, with both transfer methods, `Stream` and `Chunk`.
 //! - `GET /file/{file_id}`: the content of a file, without authentication,
 //!   because its links go into emails.
 //! - `GET /file/status/{file_id}`: the file's metadata as JSON.
+//! - `GET /files/{my|all}/{start}/{count}`, `GET /folder_search/{folder id}/{start}/{count}`
+//!   and `GET /root_folder`: listings, see `listing.rs`.
 //!
-//! All endpoints except the download require `Authorization: Bearer <key>` with
-//! one of the configured keys. Errors are JSON `{"message", "ui_message_key"}`.
-//! The `file_name` and `path` headers are percent-decoded as
-//! [`crate::header_value`] describes. Files and their metadata are kept under
-//! the data directory and survive a restart, but uploads in progress do not.
+//! All endpoints except the download and log-in require `Authorization: Bearer
+//! <token>` with a configured API key that has not expired or an open session
+//! token. Errors are JSON `{"message", "ui_message_key"}`. The `file_name` and
+//! `path` headers are percent-decoded as [`crate::header_value`] describes.
+//! Files and their metadata are kept under the data directory and survive a
+//! restart. Uploads in progress do not, and an upload group left unfinished is
+//! deleted after [`VaultServerConfig::transfer_timeout`].
 
 mod auth;
+mod cleanup;
+mod config;
+mod content;
 mod error;
 mod headers;
+mod listing;
+mod login;
 mod routes;
 mod store;
 mod transfer;
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use config::{
+    DEFAULT_SESSION_LIFETIME, DEFAULT_TRANSFER_TIMEOUT, ExpiringApiKey, VaultServerConfig,
+    VaultUser,
+};
 pub use error::VaultServerError;
+pub use listing::MAX_PAGE_SIZE;
 
 pub(crate) use error::ApiError;
 
@@ -39,37 +53,9 @@ pub(crate) use error::ApiError;
 /// announced `file_size`.
 pub const MAX_FILE_SIZE: u64 = 512 * 1024 * 1024;
 
-/// Settings of the built-in vault.
-#[derive(Clone)]
-pub struct VaultServerConfig {
-    /// Address to listen on. Port 0 picks a free port, see [`RunningVault::local_addr`].
-    pub listen: SocketAddr,
-
-    /// Directory for file content and metadata. It is created when missing.
-    pub data_dir: PathBuf,
-
-    /// Accepted bearer tokens. At least one is required. Debug output redacts them.
-    pub api_keys: Vec<String>,
-
-    /// Base of the links in upload responses, such as `http://vault.example.com:8010`.
-    /// `None` uses `http://<local address>`, which other machines can only reach
-    /// when the vault listens on an address they can route to.
-    pub public_url: Option<String>,
-}
-
-impl fmt::Debug for VaultServerConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VaultServerConfig")
-            .field("listen", &self.listen)
-            .field("data_dir", &self.data_dir)
-            .field(
-                "api_keys",
-                &format_args!("[{} redacted]", self.api_keys.len()),
-            )
-            .field("public_url", &self.public_url)
-            .finish()
-    }
-}
+/// Maximum size of one chunk, in bytes (100 MB, the product's limit). Larger
+/// chunks are rejected with 400.
+pub const MAX_CHUNK_SIZE: u64 = 100_000_000;
 
 /// Entry point of the built-in vault.
 pub struct VaultServer;
@@ -79,16 +65,17 @@ impl VaultServer {
     /// in a background task until [`RunningVault::shutdown`] is called or the
     /// [`RunningVault`] is dropped.
     ///
-    /// Errors: [`VaultServerError::InvalidConfig`] for an empty key list, an
-    /// empty key or a `public_url` that is not an http(s) URL,
+    /// Errors: [`VaultServerError::InvalidConfig`] when neither an API key nor
+    /// a user is set, for an empty key, a user without a password, a zero
+    /// timeout or a `public_url` that is not an http(s) URL,
     /// [`VaultServerError::DataDir`] and [`VaultServerError::Bind`] for the
     /// failing resource.
     pub async fn start(config: VaultServerConfig) -> Result<RunningVault, VaultServerError> {
-        check_api_keys(&config.api_keys)?;
+        config::check_config(&config)?;
         let public_url = config
             .public_url
             .as_deref()
-            .map(check_public_url)
+            .map(config::check_public_url)
             .transpose()?;
 
         let data_dir_error = |source| VaultServerError::DataDir {
@@ -118,9 +105,10 @@ impl VaultServer {
         let state = Arc::new(routes::AppState {
             store,
             transfers: transfer::Transfers::default(),
-            api_keys: config.api_keys,
+            credentials: auth::Credentials::from_config(&config),
             public_url: public_url.clone(),
         });
+        let cleanup = cleanup::spawn(Arc::downgrade(&state), config.transfer_timeout);
 
         let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();
         let server =
@@ -135,6 +123,7 @@ impl VaultServer {
             local_addr,
             shutdown_sender,
             task,
+            cleanup,
         })
     }
 }
@@ -145,6 +134,7 @@ pub struct RunningVault {
     local_addr: SocketAddr,
     shutdown_sender: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
+    cleanup: JoinHandle<()>,
 }
 
 impl RunningVault {
@@ -162,6 +152,7 @@ impl RunningVault {
     /// and returns when the server has stopped.
     pub async fn shutdown(self) {
         let _ = self.shutdown_sender.send(());
+        self.cleanup.abort();
 
         match self.task.await {
             Ok(Ok(())) => tracing::info!(local_addr = %self.local_addr, "vault stopped"),
@@ -183,79 +174,8 @@ impl fmt::Debug for RunningVault {
     }
 }
 
-fn check_api_keys(api_keys: &[String]) -> Result<(), VaultServerError> {
-    if api_keys.is_empty() {
-        return Err(VaultServerError::InvalidConfig {
-            reason:
-                "no API key is configured, so no upload could be authenticated; set at least one"
-                    .to_owned(),
-        });
-    }
-
-    if api_keys
-        .iter()
-        .any(|key| key.is_empty() || !key.bytes().all(|byte| byte.is_ascii_graphic()))
-    {
-        return Err(VaultServerError::InvalidConfig {
-            reason:
-                "an API key is empty or contains spaces, control characters or non-ASCII characters"
-                    .to_owned(),
-        });
-    }
-
-    Ok(())
-}
-
-/// Checks that `public_url` is an http(s) URL and returns it without a trailing slash.
-fn check_public_url(url: &str) -> Result<String, VaultServerError> {
-    let trimmed = url.trim().trim_end_matches('/');
-
-    let parsed = reqwest::Url::parse(trimmed).map_err(|err| VaultServerError::InvalidConfig {
-        reason: format!("public_url {url:?} is not a URL ({err}); expected for example http://vault.example.com:8010"),
-    })?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(VaultServerError::InvalidConfig {
-            reason: format!("public_url {url:?} is not an http or https URL with a host"),
-        });
-    }
-
-    Ok(trimmed.to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn debug_redacts_api_keys() {
-        let config = VaultServerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: PathBuf::from("/tmp/x"),
-            api_keys: vec!["secret-one".to_owned(), "secret-two".to_owned()],
-            public_url: None,
-        };
-
-        let debug = format!("{config:?}");
-
-        assert!(!debug.contains("secret"), "{debug}");
-        assert!(debug.contains("2 redacted"), "{debug}");
-    }
-
-    #[test]
-    fn public_url_checked() {
-        assert_eq!(
-            check_public_url("http://127.0.0.1:8010/").unwrap(),
-            "http://127.0.0.1:8010"
-        );
-        assert!(check_public_url("vault.example.com").is_err());
-        assert!(check_public_url("ftp://vault.example.com").is_err());
-    }
-
-    #[test]
-    fn api_keys_checked() {
-        assert!(check_api_keys(&[]).is_err());
-        assert!(check_api_keys(&[String::new()]).is_err());
-        assert!(check_api_keys(&["a b".to_owned()]).is_err());
-        assert!(check_api_keys(&["key".to_owned()]).is_ok());
-    }
+/// Formats a time as RFC 3339 in UTC with whole seconds, the form of the
+/// `expires` and `created` fields.
+pub(crate) fn rfc3339(time: SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(time).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

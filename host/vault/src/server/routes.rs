@@ -1,23 +1,27 @@
 //! HTTP routes of the built-in vault, and the download and status endpoints.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, middleware};
 use futures_util::stream;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use tokio::io::AsyncReadExt;
+use tracing::Instrument;
 
+use super::auth::Credentials;
 use super::store::{FileRecord, FileState, Store, is_valid_file_id};
 use super::transfer::{self, Transfers};
-use super::{ApiError, MAX_FILE_SIZE, auth};
+use super::{ApiError, MAX_FILE_SIZE, auth, content, listing, login};
 
 /// Size of the reads that stream a download, in bytes.
 const DOWNLOAD_READ_SIZE: usize = 64 * 1024;
@@ -26,7 +30,7 @@ const DOWNLOAD_READ_SIZE: usize = 64 * 1024;
 pub(crate) struct AppState {
     pub(crate) store: Store,
     pub(crate) transfers: Transfers,
-    pub(crate) api_keys: Vec<String>,
+    pub(crate) credentials: Credentials,
 
     /// Base of the generated links, without a trailing slash.
     pub(crate) public_url: String,
@@ -42,8 +46,9 @@ impl AppState {
     }
 }
 
-/// Builds the router. Downloads need no API key, because their links go into
-/// emails. Every other endpoint requires one.
+/// Builds the router. Downloads need no token, because their links go into
+/// emails, and log-in takes a user name and password instead. Every other
+/// endpoint requires a bearer token.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     let authenticated = Router::new()
         .route(
@@ -53,16 +58,27 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route(
             "/vault_rest/transfer_file",
             get(transfer::start_file)
-                .patch(transfer::send_content)
+                .patch(content::send_content)
                 .post(transfer::finish_file),
         )
         .route("/vault_rest/file/status/{file_id}", get(file_status))
+        .route(
+            "/vault_rest/files/{scope}/{start}/{count}",
+            get(listing::list_files),
+        )
+        .route(
+            "/vault_rest/folder_search/{folder_id}/{start}/{count}",
+            get(listing::search_folder),
+        )
+        .route("/vault_rest/root_folder", get(listing::root_folder))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
-            auth::require_api_key,
+            auth::require_token,
         ));
 
-    let public = Router::new().route("/vault_rest/file/{file_id}", get(download));
+    let public = Router::new()
+        .route("/vault_rest/file/{file_id}", get(download))
+        .route("/vault_rest/authenticate", get(login::authenticate));
 
     // The upload handler streams the raw body and stops at the announced
     // file_size, which this limit does not cover. The limit bounds any
@@ -73,7 +89,41 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .merge(public)
         .fallback(unknown_endpoint)
         .layer(body_limit)
+        .layer(middleware::from_fn(request_span))
         .with_state(state)
+}
+
+/// Runs each request inside a `vault_request` span that records the method,
+/// the path and the `group_id` and `file_id` headers, and logs its status.
+/// The query and the other headers, credentials among them, are not recorded.
+async fn request_span(request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let span = tracing::info_span!(
+        "vault_request",
+        method = %request.method(),
+        path = request.uri().path(),
+        group_id = header_text(headers, "group_id"),
+        file_id = header_text(headers, "file_id"),
+    );
+
+    async move {
+        let started = Instant::now();
+
+        let response = next.run(request).await;
+
+        tracing::debug!(
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "vault request finished"
+        );
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
 }
 
 async fn unknown_endpoint() -> ApiError {
@@ -88,7 +138,7 @@ async fn download(
     State(state): State<Arc<AppState>>,
     Path(file_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let record = available_record(&state, &file_id).await?;
+    let record = available_record(&state, &file_id)?;
 
     let content_path = state.store.content_path(&record.file_id);
     let file = tokio::fs::File::open(&content_path)
@@ -119,12 +169,18 @@ async fn file_status(
     State(state): State<Arc<AppState>>,
     Path(file_id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let record = find_record(&state, &file_id).await?;
+    let record = find_record(&state, &file_id)?;
 
+    Ok(Json(status_json(&state, &record)))
+}
+
+/// Builds the status of a file, the form that the status endpoint and the
+/// listings return.
+pub(crate) fn status_json(state: &AppState, record: &FileRecord) -> serde_json::Value {
     let available = record.state == FileState::Available;
     let availability_state = if available { "Available" } else { "Composing" };
 
-    Ok(Json(serde_json::json!({
+    serde_json::json!({
         "file_id": record.file_id,
         "name": record.name,
         "path": record.path,
@@ -134,30 +190,27 @@ async fn file_status(
         "is_locked": false,
         "size": record.size,
         "group_id": record.group_id,
+        "owner": record.owner,
         "created": record.created,
-    })))
+        "file_url": state.file_url(&record.file_id),
+    })
 }
 
 /// Looks up a file's record. Ids of a form the vault never generates get
 /// the same 404 as unknown ids.
-async fn find_record(state: &AppState, file_id: &str) -> Result<FileRecord, ApiError> {
+fn find_record(state: &AppState, file_id: &str) -> Result<FileRecord, ApiError> {
     let not_found = || ApiError::not_found("FILE_NOT_FOUND", format!("file {file_id:?} not found"));
 
     if !is_valid_file_id(file_id) {
         return Err(not_found());
     }
 
-    state
-        .store
-        .read_file(file_id)
-        .await
-        .map_err(|err| ApiError::storage("read the file record", file_id, err))?
-        .ok_or_else(not_found)
+    state.store.file(file_id).ok_or_else(not_found)
 }
 
 /// Looks up a file's record and checks that its group is finished.
-async fn available_record(state: &AppState, file_id: &str) -> Result<FileRecord, ApiError> {
-    let record = find_record(state, file_id).await?;
+fn available_record(state: &AppState, file_id: &str) -> Result<FileRecord, ApiError> {
+    let record = find_record(state, file_id)?;
 
     if record.state != FileState::Available {
         return Err(ApiError::new(

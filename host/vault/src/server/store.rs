@@ -11,11 +11,15 @@
 //! stored under ids that the vault generates. Records are written to `tmp/` and
 //! renamed into place, so a crash leaves either the old or the new record.
 
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
+
+use super::auth::API_KEY_OWNER;
 
 /// Life-cycle state of a stored file. A file is `Composing` from the end of its
 /// upload until its group is finished, and then `Available`.
@@ -42,11 +46,18 @@ pub(crate) struct FileRecord {
     /// Upload time in RFC 3339 form, UTC.
     pub(crate) created: String,
     pub(crate) state: FileState,
+
+    /// User id of the uploader, [`API_KEY_OWNER`] for uploads with an API key
+    /// and for records written before owners were recorded.
+    #[serde(default = "api_key_owner")]
+    pub(crate) owner: String,
 }
 
-/// Record of a folder, which maps the id in a `folder_url` back to its path.
-///
-/// NOTE: no endpoint reads these records yet, because the built-in vault has no web UI.
+fn api_key_owner() -> String {
+    API_KEY_OWNER.to_owned()
+}
+
+/// Record of a folder, which maps a folder id back to its path.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct FolderRecord {
     pub(crate) folder_id: String,
@@ -54,31 +65,53 @@ pub(crate) struct FolderRecord {
     pub(crate) parent_id: Option<String>,
 }
 
+/// The data directory, with all file and folder records also kept in memory
+/// for lookups and listings.
 #[derive(Debug)]
 pub(crate) struct Store {
     files_dir: PathBuf,
     folders_dir: PathBuf,
     tmp_dir: PathBuf,
+
+    /// File records by file id.
+    files: Mutex<BTreeMap<String, FileRecord>>,
+
+    /// Folder records by folder id.
+    folders: Mutex<HashMap<String, FolderRecord>>,
 }
 
 impl Store {
-    /// Opens or creates the layout under `data_dir` and empties `tmp/`.
+    /// Opens or creates the layout under `data_dir`, empties `tmp/` and loads
+    /// the records.
+    ///
+    /// Files still `Composing` are deleted, because their groups were open in
+    /// the last run and can no longer be finished.
     pub(crate) fn open(data_dir: &Path) -> io::Result<Store> {
-        let store = Store {
-            files_dir: data_dir.join("files"),
-            folders_dir: data_dir.join("folders"),
-            tmp_dir: data_dir.join("tmp"),
-        };
+        let files_dir = data_dir.join("files");
+        let folders_dir = data_dir.join("folders");
+        let tmp_dir = data_dir.join("tmp");
 
-        std::fs::create_dir_all(&store.files_dir)?;
-        std::fs::create_dir_all(&store.folders_dir)?;
-        std::fs::create_dir_all(&store.tmp_dir)?;
+        std::fs::create_dir_all(&files_dir)?;
+        std::fs::create_dir_all(&folders_dir)?;
+        std::fs::create_dir_all(&tmp_dir)?;
 
         let mut removed = 0;
-        for entry in std::fs::read_dir(&store.tmp_dir)? {
+        for entry in std::fs::read_dir(&tmp_dir)? {
             std::fs::remove_file(entry?.path())?;
             removed += 1;
         }
+
+        let mut files = BTreeMap::new();
+        for record in read_records::<FileRecord>(&files_dir)? {
+            if record.state == FileState::Composing {
+                remove_if_exists(&files_dir.join(format!("{}.json", record.file_id)))?;
+                remove_if_exists(&files_dir.join(format!("{}.bin", record.file_id)))?;
+                removed += 1;
+            } else {
+                files.insert(record.file_id.clone(), record);
+            }
+        }
+
         if removed > 0 {
             tracing::info!(
                 removed,
@@ -86,7 +119,18 @@ impl Store {
             );
         }
 
-        Ok(store)
+        let folders = read_records::<FolderRecord>(&folders_dir)?
+            .into_iter()
+            .map(|record| (record.folder_id.clone(), record))
+            .collect();
+
+        Ok(Store {
+            files_dir,
+            folders_dir,
+            tmp_dir,
+            files: Mutex::new(files),
+            folders: Mutex::new(folders),
+        })
     }
 
     /// Path where the content of an upload in progress is collected.
@@ -99,6 +143,10 @@ impl Store {
         self.files_dir.join(format!("{file_id}.bin"))
     }
 
+    fn record_path(&self, file_id: &str) -> PathBuf {
+        self.files_dir.join(format!("{file_id}.json"))
+    }
+
     /// Flushes the collected content to disk and moves it to its final place.
     pub(crate) async fn commit_content(&self, file_id: &str) -> io::Result<()> {
         let part = self.part_path(file_id);
@@ -107,22 +155,65 @@ impl Store {
         tokio::fs::rename(&part, self.content_path(file_id)).await
     }
 
-    /// Reads a file's record, or returns `None` for an unknown id.
-    pub(crate) async fn read_file(&self, file_id: &str) -> io::Result<Option<FileRecord>> {
-        let path = self.files_dir.join(format!("{file_id}.json"));
+    /// Returns a file's record, or `None` for an unknown id.
+    pub(crate) fn file(&self, file_id: &str) -> Option<FileRecord> {
+        self.files
+            .lock()
+            .expect("no code panics while holding this lock")
+            .get(file_id)
+            .cloned()
+    }
 
-        match tokio::fs::read(&path).await {
-            Ok(json) => serde_json::from_slice(&json)
-                .map(Some)
-                .map_err(io::Error::other),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(err) => Err(err),
-        }
+    /// Returns all file records, ordered by file id.
+    pub(crate) fn all_files(&self) -> Vec<FileRecord> {
+        self.files
+            .lock()
+            .expect("no code panics while holding this lock")
+            .values()
+            .cloned()
+            .collect()
     }
 
     pub(crate) async fn write_file(&self, record: &FileRecord) -> io::Result<()> {
-        let path = self.files_dir.join(format!("{}.json", record.file_id));
-        self.write_json(&path, record).await
+        self.write_json(&self.record_path(&record.file_id), record)
+            .await?;
+
+        self.files
+            .lock()
+            .expect("no code panics while holding this lock")
+            .insert(record.file_id.clone(), record.clone());
+        Ok(())
+    }
+
+    /// Deletes a file's record and content, and the content of its upload in
+    /// progress. Parts that do not exist are skipped.
+    pub(crate) async fn delete_file(&self, file_id: &str) -> io::Result<()> {
+        self.files
+            .lock()
+            .expect("no code panics while holding this lock")
+            .remove(file_id);
+
+        for path in [
+            self.record_path(file_id),
+            self.content_path(file_id),
+            self.part_path(file_id),
+        ] {
+            match tokio::fs::remove_file(&path).await {
+                Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
+                _ => {}
+            }
+        }
+
+        Ok(())
+    }
+
+    /// Returns a folder's record, or `None` for an unknown id.
+    pub(crate) fn folder(&self, folder_id: &str) -> Option<FolderRecord> {
+        self.folders
+            .lock()
+            .expect("no code panics while holding this lock")
+            .get(folder_id)
+            .cloned()
     }
 
     /// Records the folder at `path` and each of its parents, unless recorded
@@ -134,15 +225,20 @@ impl Store {
         for depth in 0..=segments.len() {
             let folder_path = segments[..depth].join("/");
             let folder_id = folder_id(&folder_path);
-            let record_path = self.folders_dir.join(format!("{folder_id}.json"));
 
-            if !tokio::fs::try_exists(&record_path).await? {
+            if self.folder(&folder_id).is_none() {
                 let record = FolderRecord {
                     folder_id: folder_id.clone(),
                     path: folder_path,
                     parent_id: parent_id.clone(),
                 };
+                let record_path = self.folders_dir.join(format!("{folder_id}.json"));
                 self.write_json(&record_path, &record).await?;
+
+                self.folders
+                    .lock()
+                    .expect("no code panics while holding this lock")
+                    .insert(folder_id.clone(), record);
             }
 
             parent_id = Some(folder_id);
@@ -163,9 +259,39 @@ impl Store {
     }
 }
 
+/// Reads every `*.json` record in `dir`.
+fn read_records<T: serde::de::DeserializeOwned>(dir: &Path) -> io::Result<Vec<T>> {
+    let mut records = Vec::new();
+
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_none_or(|extension| extension != "json") {
+            continue;
+        }
+
+        let json = std::fs::read(&path)?;
+        let record = serde_json::from_slice(&json).map_err(|err| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the record {} is not valid: {err}", path.display()),
+            )
+        })?;
+        records.push(record);
+    }
+
+    Ok(records)
+}
+
+fn remove_if_exists(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
+        _ => Ok(()),
+    }
+}
+
 /// Splits a folder path into its folder names, ignoring empty segments, so that
 /// `a/b`, `/a/b/` and `a//b` name the same folder.
-fn folder_segments(path: &str) -> Vec<&str> {
+pub(crate) fn folder_segments(path: &str) -> Vec<&str> {
     path.split('/')
         .filter(|segment| !segment.is_empty())
         .collect()
@@ -233,6 +359,40 @@ mod tests {
                 .join(format!("{}.json", folder_id(path)));
             assert!(record.exists(), "no record for folder {path:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn open_removes_composing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let record = |file_id: &str, state| FileRecord {
+            file_id: file_id.to_owned(),
+            name: "a.txt".to_owned(),
+            path: String::new(),
+            folder_id: folder_id(""),
+            size: 0,
+            group_id: "g".to_owned(),
+            created: "2026-09-28T00:00:00Z".to_owned(),
+            state,
+            owner: API_KEY_OWNER.to_owned(),
+        };
+        let composing = "0123456789abcdef0123456789abcdef";
+        let available = "fedcba9876543210fedcba9876543210";
+        store
+            .write_file(&record(composing, FileState::Composing))
+            .await
+            .unwrap();
+        store
+            .write_file(&record(available, FileState::Available))
+            .await
+            .unwrap();
+        std::fs::write(store.content_path(composing), b"").unwrap();
+
+        let reopened = Store::open(dir.path()).unwrap();
+
+        assert!(reopened.file(composing).is_none());
+        assert!(!reopened.content_path(composing).exists());
+        assert!(reopened.file(available).is_some());
     }
 
     #[tokio::test]
