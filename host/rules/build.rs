@@ -11,7 +11,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Components built from the plugins workspace, by crate file name.
-const COMPONENTS: &[&str] = &["no_attachment", "secure_storage", "endless_loop", "trap"];
+const COMPONENTS: &[&str] = &[
+    "no_attachment",
+    "secure_storage",
+    "large_attachments",
+    "endless_loop",
+    "trap",
+    "memory_bomb",
+    "sandbox_probe",
+    "old_interface",
+];
 
 const TARGET: &str = "wasm32-wasip2";
 

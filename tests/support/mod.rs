@@ -35,12 +35,12 @@ pub fn test_rule(file_stem: &str) -> PathBuf {
 
 /// Configures a shipped rule with default limits.
 pub fn shipped_rule(name: &str) -> RuleConfig {
-    RuleConfig { name: name.to_string(), shipped: Some(name.to_string()), path: None, timeout_ms: 1000, max_memory_mib: 64 }
+    RuleConfig::shipped(name)
 }
 
 /// Configures a rule from a component file with a time limit in milliseconds.
 pub fn file_rule(name: &str, path: PathBuf, timeout_ms: u64) -> RuleConfig {
-    RuleConfig { name: name.to_string(), shipped: None, path: Some(path), timeout_ms, max_memory_mib: 64 }
+    RuleConfig { timeout_ms, ..RuleConfig::file(name, path) }
 }
 
 /// Builds a configuration on ephemeral loopback ports, with the built-in vault's
@@ -54,6 +54,8 @@ pub fn config(data_dir: &Path, relay: SocketAddr, rules: Vec<RuleConfig>) -> Con
     config.builtin_vault.api_key = Some(VAULT_KEY.to_string());
     config.delivery.relay = Some(relay.to_string());
     config.delivery.timeout_secs = 10;
+    config.rule_set.cache_dir = data_dir.join("cache");
+    config.rule_set.watch = false;
     config.rules = rules;
     config
 }

@@ -1,18 +1,23 @@
 //! Starting and stopping the whole gateway.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use mailgate_delivery::{Delivery, NextHop, RelayConfig};
-use mailgate_rules::{LoadedRule, RuleEngine, RuleLimits, RuleLoadError, RuleSource};
-use mailgate_smtp::{SmtpServer, SmtpServerConfig};
+use mailgate_rules::{RuleEngine, RuleLoadError};
+use mailgate_smtp::{SmtpServer, SmtpServerConfig, TlsConfig, TlsError};
 use mailgate_vault::{RunningVault, VaultClient, VaultClientConfig, VaultError, VaultServer, VaultServerConfig, VaultServerError};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::admin::AdminServer;
 use crate::config::{Config, parse_host_port};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, PipelineSettings};
+use crate::reload::{Reloader, spawn_watcher};
+use crate::rule_set::{RuleSet, RuleSetId, SharedRuleSet};
 
 /// Errors that stop the gateway from starting.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +34,19 @@ pub enum GatewayError {
     /// The vault client configuration is invalid.
     #[error("invalid vault settings: {0}")]
     VaultClient(#[from] VaultError),
+
+    /// The admin endpoint could not start.
+    #[error("cannot start the admin endpoint on {address}: {source}")]
+    Admin {
+        /// The configured address.
+        address: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+
+    /// The STARTTLS certificate or key could not be loaded.
+    #[error("cannot set up STARTTLS: {0}")]
+    Tls(#[from] TlsError),
 
     /// The SMTP listener could not start.
     #[error("cannot listen for SMTP on {address}: {source}")]
@@ -57,23 +75,44 @@ impl Gateway {
     /// configured, and starts serving SMTP. Returns once the listener is
     /// bound, so the returned addresses are ready for connections.
     pub async fn start(config: Config) -> Result<RunningGateway, GatewayError> {
+        Gateway::start_with_file(config, None).await
+    }
+
+    /// Starts like [`Gateway::start`]; reloads read `config_path` again, and
+    /// with `rule_set.watch` a change to that file reloads the rules.
+    pub async fn start_with_file(config: Config, config_path: Option<PathBuf>) -> Result<RunningGateway, GatewayError> {
         config.validate().map_err(|error| match error {
             crate::config::ConfigError::Invalid { setting, reason } => GatewayError::Config { setting, reason },
             other => GatewayError::Config { setting: "configuration".to_string(), reason: other.to_string() },
         })?;
-        let rules = load_rules(&config)?;
+
+        let engine = Arc::new(RuleEngine::new()?.with_cache(&config.rule_set.cache_dir));
+        let initial = load_rule_set(&engine, &config).await?;
+        tracing::info!(rule_set = %initial.id(), rules = initial.rules().len(), "rule set loaded");
+        let rule_set: SharedRuleSet = Arc::new(ArcSwap::from_pointee(initial));
+        let reloader = Arc::new(Reloader::new(Arc::clone(&engine), Arc::clone(&rule_set), config_path, config.clone()));
 
         let (builtin_vault, vault_client) = start_vault(&config).await?;
         let delivery = Delivery::new(next_hop(&config)?);
         tracing::info!(next_hop = ?delivery.next_hop(), "delivery configured");
 
-        let pipeline = Arc::new(Pipeline::new(
-            rules,
-            vault_client,
-            delivery,
-            config.vault.root_folder.clone(),
-            config.smtp.hostname.clone(),
-        ));
+        let settings = PipelineSettings {
+            root_folder: config.vault.root_folder.clone(),
+            hostname: config.smtp.hostname.clone(),
+            trusted_networks: config.smtp.trusted_networks.clone(),
+            add_rule_set_header: config.rule_set.add_header,
+        };
+        let pipeline = Arc::new(Pipeline::new(Arc::clone(&rule_set), vault_client, delivery, settings));
+
+        let admin = match config.admin_token() {
+            Some(token) => Some(
+                AdminServer::start(config.admin.listen, token, Arc::clone(&reloader), Arc::clone(&rule_set))
+                    .await
+                    .map_err(|source| GatewayError::Admin { address: config.admin.listen, source })?,
+            ),
+            None => None,
+        };
+        let watcher = if config.rule_set.watch { spawn_watcher(Arc::clone(&reloader)) } else { None };
 
         let smtp_config = SmtpServerConfig {
             listen: config.smtp.listen,
@@ -82,6 +121,11 @@ impl Gateway {
             max_recipients: config.smtp.max_recipients,
             command_timeout: config.command_timeout(),
             max_connections: config.smtp.max_connections,
+            max_connections_per_client: config.smtp.max_connections_per_client,
+            max_header_size: config.smtp.max_header_size,
+            max_data_line_length: config.smtp.max_data_line_length,
+            tls: smtp_tls(&config)?,
+            require_tls: config.smtp.require_tls,
             ..SmtpServerConfig::default()
         };
         let server = SmtpServer::bind(smtp_config)
@@ -100,34 +144,31 @@ impl Gateway {
             }
         });
 
-        Ok(RunningGateway { smtp_address, builtin_vault, stop: Some(stop), smtp_task })
+        Ok(RunningGateway { smtp_address, builtin_vault, stop: Some(stop), smtp_task, reloader, admin, watcher })
     }
 }
 
-fn load_rules(config: &Config) -> Result<Vec<LoadedRule>, GatewayError> {
-    let engine = RuleEngine::new()?;
-    config
-        .rules
-        .iter()
-        .map(|rule| {
-            let source = match (&rule.shipped, &rule.path) {
-                (Some(name), _) => RuleSource::Shipped(name.clone()),
-                (None, Some(path)) => RuleSource::File(path.clone()),
-                (None, None) => {
-                    return Err(GatewayError::Config {
-                        setting: format!("rules `{}`", rule.name),
-                        reason: "needs `shipped` or `path`".to_string(),
-                    });
-                }
-            };
-            let limits = RuleLimits {
-                timeout: Duration::from_millis(rule.timeout_ms),
-                max_memory_bytes: rule.max_memory_mib.saturating_mul(1024 * 1024),
-                ..RuleLimits::default()
-            };
-            Ok(engine.load(&rule.name, &source, limits)?)
-        })
-        .collect()
+fn smtp_tls(config: &Config) -> Result<Option<TlsConfig>, GatewayError> {
+    let smtp = &config.smtp;
+    match (&smtp.tls_certificate, &smtp.tls_private_key) {
+        (Some(certificate), Some(key)) => Ok(Some(TlsConfig::from_pem_files(certificate, key)?)),
+        _ if smtp.tls_self_signed => {
+            tracing::warn!(hostname = %smtp.hostname, "STARTTLS uses a self-signed certificate; clients will not trust it");
+            Ok(Some(TlsConfig::self_signed(&smtp.hostname)?))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Loads the first rule set on a blocking thread: compiling components takes
+/// a while.
+async fn load_rule_set(engine: &Arc<RuleEngine>, config: &Config) -> Result<RuleSet, GatewayError> {
+    let engine = Arc::clone(engine);
+    let config = config.clone();
+    tokio::task::spawn_blocking(move || RuleSet::load(&engine, &config))
+        .await
+        .map_err(|error| GatewayError::Config { setting: "rules".to_string(), reason: error.to_string() })?
+        .map_err(GatewayError::from)
 }
 
 async fn start_vault(config: &Config) -> Result<(Option<RunningVault>, VaultClient), GatewayError> {
@@ -146,6 +187,7 @@ async fn start_vault(config: &Config) -> Result<(Option<RunningVault>, VaultClie
         data_dir: config.builtin_vault.data_dir.clone(),
         api_keys: vec![api_key.clone()],
         public_url: config.builtin_vault.public_url.clone(),
+        ..VaultServerConfig::default()
     })
     .await?;
     tracing::info!(url = %vault.rest_url(), data_dir = %config.builtin_vault.data_dir.display(), "built-in vault started");
@@ -183,9 +225,27 @@ pub struct RunningGateway {
     builtin_vault: Option<RunningVault>,
     stop: Option<oneshot::Sender<()>>,
     smtp_task: JoinHandle<()>,
+    reloader: Arc<Reloader>,
+    admin: Option<AdminServer>,
+    watcher: Option<JoinHandle<()>>,
 }
 
 impl RunningGateway {
+    /// Loads the rules again, as SIGHUP and the admin endpoint do.
+    pub fn reloader(&self) -> Arc<Reloader> {
+        Arc::clone(&self.reloader)
+    }
+
+    /// Id of the rule set in use.
+    pub fn rule_set_id(&self) -> RuleSetId {
+        self.reloader.current_id()
+    }
+
+    /// Address of the admin endpoint, when it runs.
+    pub fn admin_address(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().map(AdminServer::address)
+    }
+
     /// Address the SMTP server listens on.
     pub fn smtp_address(&self) -> SocketAddr {
         self.smtp_address
@@ -199,6 +259,12 @@ impl RunningGateway {
     /// Stops accepting connections, lets sessions in flight finish within
     /// the SMTP server's grace period, then stops the built-in vault.
     pub async fn shutdown(mut self) {
+        if let Some(watcher) = self.watcher.take() {
+            watcher.abort();
+        }
+        if let Some(admin) = self.admin.take() {
+            admin.stop();
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

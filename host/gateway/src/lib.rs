@@ -6,16 +6,26 @@
 //! [`Pipeline`]: parse, run the rules, upload, rewrite, deliver. The SMTP
 //! client gets 250 only after the next hop took the message.
 
+pub mod admin;
 mod config;
 mod failure;
 mod gateway;
 mod ids;
+mod matching;
 mod pipeline;
 mod plan;
+mod reload;
+mod rule_set;
 
-pub use config::{Config, ConfigError, DeliveryConfig, RuleConfig, SmtpConfig, VaultConfig, BuiltinVaultConfig};
+pub use config::{
+    AdminConfig, BuiltinVaultConfig, Config, ConfigError, DeliveryConfig, DirectionConfig, FailurePolicyConfig,
+    MatchConfig, RuleConfig, RuleSetConfig, SmtpConfig, VaultConfig,
+};
 pub use failure::ProcessError;
 pub use gateway::{Gateway, GatewayError, RunningGateway};
 pub use ids::QueueId;
-pub use pipeline::Pipeline;
+pub use matching::{Direction, MatchConditions};
+pub use pipeline::{Pipeline, PipelineSettings};
 pub use plan::Plan;
+pub use reload::{ReloadError, Reloader};
+pub use rule_set::{ConfiguredRule, RuleSet, RuleSetId, SharedRuleSet};

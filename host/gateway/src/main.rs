@@ -1,5 +1,7 @@
 //! The `mailgate` command.
 
+mod cli;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -50,18 +52,67 @@ enum Command {
         #[arg(long, env = "MAILGATE_VAULT_API_KEY", hide_env_values = true)]
         api_key: Option<String>,
     },
+
+    /// Asks a running gateway to load its rules again, through the admin
+    /// endpoint (admin.listen, with the token from admin.token or
+    /// MAILGATE_ADMIN_TOKEN).
+    Reload {
+        /// Configuration file of the running gateway.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+
+    /// Works with rules without running the gateway.
+    #[command(subcommand)]
+    Rule(RuleCommand),
+}
+
+#[derive(Subcommand)]
+enum RuleCommand {
+    /// Runs rules on a message file and prints their actions and how the
+    /// message would change; uploads and sends nothing.
+    Test {
+        /// One rule: a shipped name (secure-storage, no-attachment,
+        /// large-attachments) or a .wasm file. Without it, the rules of the
+        /// configuration run.
+        #[arg(long)]
+        rule: Option<String>,
+
+        /// Configuration file whose [[rules]] run (or whose other settings
+        /// apply when --rule is given).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+
+        /// The message, as an .eml file.
+        message: PathBuf,
+    },
 }
 
 #[tokio::main]
-async fn main() -> Result<()> {
+async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(EnvFilter::try_from_env("MAILGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
 
     let cli = Cli::parse();
-    match cli.command {
+    match execute(cli.command).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(command: Command) -> Result<()> {
+    match command {
         Command::Run { config } => run(config.as_deref()).await,
         Command::Vault { config, listen, data_dir, api_key } => vault(config.as_deref(), listen, data_dir, api_key).await,
+        Command::Reload { config } => reload(config.as_deref()).await,
+        Command::Rule(RuleCommand::Test { rule, config, message }) => {
+            tokio::task::block_in_place(|| cli::rule_test::run(rule.as_deref(), config.as_deref(), &message))
+        }
     }
 }
 
@@ -74,18 +125,65 @@ fn load_config(path: Option<&Path>) -> Result<Config> {
 
 async fn run(config_path: Option<&Path>) -> Result<()> {
     let config = load_config(config_path)?;
-    let gateway = Gateway::start(config).await.context("cannot start the gateway")?;
+    let gateway = Gateway::start_with_file(config, config_path.map(Path::to_path_buf))
+        .await
+        .context("cannot start the gateway")?;
 
     println!("mailgate is running");
-    println!("  SMTP:  {}", gateway.smtp_address());
+    println!("  SMTP:     {}", gateway.smtp_address());
     if let Some(url) = gateway.builtin_vault_url() {
-        println!("  vault: {url} (built-in)");
+        println!("  vault:    {url} (built-in)");
     }
-    println!("Press Ctrl-C to stop.");
+    if let Some(address) = gateway.admin_address() {
+        println!("  admin:    http://{address}/admin");
+    }
+    println!("  rule set: {}", gateway.rule_set_id());
+    println!("Press Ctrl-C to stop; send SIGHUP to reload the rules.");
+
+    let reloader = gateway.reloader();
+    let hangups = tokio::spawn(async move {
+        let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP; reload through the admin endpoint");
+            return;
+        };
+        while hangup.recv().await.is_some() {
+            tracing::info!("SIGHUP received");
+            let _ = reloader.reload().await;
+        }
+    });
 
     wait_for_signal().await;
+    hangups.abort();
     gateway.shutdown().await;
     Ok(())
+}
+
+async fn reload(config_path: Option<&Path>) -> Result<()> {
+    let config = load_config(config_path)?;
+    let Some(token) = config.admin_token() else {
+        bail!("no admin token: set admin.token in the configuration or MAILGATE_ADMIN_TOKEN, as for the running gateway");
+    };
+
+    let url = format!("http://{}/admin/reload", config.admin.listen);
+    let response = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the admin endpoint at {url}; is the gateway running with this configuration?"))?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+
+    if status.is_success() {
+        println!("rule set {} loaded", body["rule_set"].as_str().unwrap_or("?"));
+        Ok(())
+    } else {
+        bail!(
+            "reload failed ({status}): {}; the running rule set {} stays",
+            body["error"].as_str().unwrap_or("no reason given"),
+            body["rule_set"].as_str().unwrap_or("?")
+        )
+    }
 }
 
 async fn vault(
@@ -105,6 +203,7 @@ async fn vault(
         data_dir: data_dir.unwrap_or(settings.data_dir),
         api_keys: vec![api_key],
         public_url: settings.public_url,
+        ..VaultServerConfig::default()
     })
     .await
     .context("cannot start the vault")?;

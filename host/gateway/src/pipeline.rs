@@ -17,30 +17,43 @@ use std::sync::Arc;
 use chrono::Utc;
 use mailgate_delivery::{Delivery, OutboundEnvelope};
 use mailgate_message::{Envelope, FolderName, Link, ParsedMessage, Rewrite, StorageNames, rewrite};
-use mailgate_rules::{LoadedRule, RuleInput};
+use ipnet::IpNet;
 use mailgate_smtp::{MessageHandler, Outcome, ReceivedMessage};
 use mailgate_vault::{UploadFile, VaultClient};
 use tracing::Instrument;
 
 use crate::failure::ProcessError;
 use crate::ids::QueueId;
+use crate::matching::Direction;
 use crate::plan::Plan;
+use crate::rule_set::{RuleSet, SharedRuleSet};
+
+/// Settings of the pipeline that do not change while the gateway runs.
+#[derive(Clone, Debug)]
+pub struct PipelineSettings {
+    /// First level of every vault folder.
+    pub root_folder: String,
+    /// Name of this gateway in the `Received` header.
+    pub hostname: String,
+    /// Client networks whose messages are outbound.
+    pub trusted_networks: Vec<IpNet>,
+    /// Whether to add the `X-Mailgate-Rule-Set` header.
+    pub add_rule_set_header: bool,
+}
 
 /// The message handler the SMTP server calls.
 pub struct Pipeline {
-    rules: Arc<Vec<LoadedRule>>,
+    rule_set: SharedRuleSet,
     vault: VaultClient,
     delivery: Delivery,
-    root_folder: String,
-    hostname: String,
+    settings: PipelineSettings,
 }
 
 impl Pipeline {
-    /// Creates a pipeline that runs `rules` in order, uploads through `vault`
-    /// into folders under `root_folder` and delivers with `delivery`.
-    /// `hostname` names this gateway in the `Received` header.
-    pub fn new(rules: Vec<LoadedRule>, vault: VaultClient, delivery: Delivery, root_folder: String, hostname: String) -> Pipeline {
-        Pipeline { rules: Arc::new(rules), vault, delivery, root_folder, hostname }
+    /// Creates a pipeline that runs the current set in `rule_set`, uploads
+    /// through `vault` and delivers with `delivery`.
+    pub fn new(rule_set: SharedRuleSet, vault: VaultClient, delivery: Delivery, settings: PipelineSettings) -> Pipeline {
+        Pipeline { rule_set, vault, delivery, settings }
     }
 
     /// Processes one message; `Ok` means the next hop took it.
@@ -53,12 +66,16 @@ impl Pipeline {
             rcpt_to: received.rcpt_to.clone(),
         };
 
+        let direction = Direction::of(Some(received.client_address), &self.settings.trusted_networks);
+        let rule_set = self.rule_set.load_full();
+        tracing::Span::current().record("rule_set", rule_set.id().as_str());
+
         let message = Arc::new(ParsedMessage::parse(received.data)?);
         let message_id = message.message_id.clone().unwrap_or_default();
         tracing::Span::current().record("message_id", message_id.as_str());
-        tracing::info!(size = message.raw.len(), parts = message.parts.len(), "message received");
+        tracing::info!(size = message.raw.len(), parts = message.parts.len(), ?direction, "message received");
 
-        let plan = self.run_rules(&message, &envelope).await?;
+        let plan = run_rules(rule_set.clone(), &message, &envelope, direction).await?;
         if let Some((rule, reason)) = plan.block {
             tracing::info!(%rule, %reason, "message blocked");
             return Err(ProcessError::Blocked { rule, reason });
@@ -67,7 +84,7 @@ impl Pipeline {
         let links = self.upload(&message, &plan, &envelope, arrival).await?;
         let changes = Rewrite { remove: plan.remove.clone(), links: if plan.link { links } else { Vec::new() } };
         let rewritten = rewrite(&message, &changes);
-        let outbound = self.with_received_header(queue_id, &envelope, &rewritten);
+        let outbound = self.with_trace_headers(queue_id, &envelope, &rule_set, &rewritten);
 
         let outbound_envelope = OutboundEnvelope { mail_from: envelope.mail_from.clone(), rcpt_to: envelope.rcpt_to.clone() };
         let receipt = self.delivery.deliver(&outbound_envelope, &outbound).await?;
@@ -81,26 +98,6 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Runs every rule on a blocking thread and merges their actions.
-    async fn run_rules(&self, message: &Arc<ParsedMessage>, envelope: &Envelope) -> Result<Plan, ProcessError> {
-        let rules = Arc::clone(&self.rules);
-        let message = Arc::clone(message);
-        let input = RuleInput::new(&message, envelope);
-
-        tokio::task::spawn_blocking(move || {
-            let mut plan = Plan::default();
-            for rule in rules.iter() {
-                let actions = rule.evaluate(&input).inspect_err(|failure| {
-                    tracing::error!(rule = rule.name(), %failure, "rule failed; message gets a temporary failure");
-                })?;
-                tracing::debug!(rule = rule.name(), ?actions, "rule returned");
-                plan.add(rule.name(), actions, &message);
-            }
-            Ok(plan)
-        })
-        .await
-        .map_err(|error| ProcessError::Internal(format!("rule worker failed: {error}")))?
-    }
 
     /// Uploads the planned parts as one group and returns a link per part,
     /// in part order.
@@ -115,7 +112,7 @@ impl Pipeline {
             return Ok(Vec::new());
         }
 
-        let folder = FolderName::for_message(&self.root_folder, message, &envelope.mail_from, arrival);
+        let folder = FolderName::for_message(&self.settings.root_folder, message, &envelope.mail_from, arrival);
         let mut names = StorageNames::new();
         let files: Vec<UploadFile> = plan
             .upload
@@ -140,17 +137,21 @@ impl Pipeline {
             .collect())
     }
 
-    /// Prepends a `Received` header naming the client and this gateway.
-    fn with_received_header(&self, queue_id: &QueueId, envelope: &Envelope, message: &[u8]) -> Vec<u8> {
+    /// Prepends a `Received` header naming the client and this gateway and,
+    /// when configured, the `X-Mailgate-Rule-Set` header.
+    fn with_trace_headers(&self, queue_id: &QueueId, envelope: &Envelope, rule_set: &RuleSet, message: &[u8]) -> Vec<u8> {
         let helo: String = envelope.helo.chars().filter(|c| c.is_ascii_graphic()).take(255).collect();
-        let header = format!(
+        let mut header = format!(
             "Received: from {} ([{}])\r\n\tby {} (mailgate) with ESMTP id {};\r\n\t{}\r\n",
             if helo.is_empty() { "unknown" } else { &helo },
             envelope.client_address,
-            self.hostname,
+            self.settings.hostname,
             queue_id,
             Utc::now().to_rfc2822()
         );
+        if self.settings.add_rule_set_header {
+            header.push_str(&format!("X-Mailgate-Rule-Set: {}\r\n", rule_set.id()));
+        }
 
         let mut output = Vec::with_capacity(header.len() + message.len());
         output.extend_from_slice(header.as_bytes());
@@ -167,6 +168,7 @@ impl MessageHandler for Pipeline {
             queue_id = %queue_id,
             session = %message.session_id,
             message_id = tracing::field::Empty,
+            rule_set = tracing::field::Empty,
         );
 
         async move {
@@ -184,4 +186,21 @@ impl MessageHandler for Pipeline {
         }
         .instrument(span)
     }
+}
+
+/// Runs the rule set on a blocking thread, since rules block for up to their
+/// time limit.
+async fn run_rules(
+    rule_set: Arc<RuleSet>,
+    message: &Arc<ParsedMessage>,
+    envelope: &Envelope,
+    direction: Direction,
+) -> Result<Plan, ProcessError> {
+    let message = Arc::clone(message);
+    let envelope = envelope.clone();
+    let span = tracing::Span::current();
+
+    tokio::task::spawn_blocking(move || span.in_scope(|| rule_set.evaluate(&message, &envelope, direction)))
+        .await
+        .map_err(|error| ProcessError::Internal(format!("rule worker failed: {error}")))?
 }

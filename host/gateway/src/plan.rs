@@ -40,12 +40,15 @@ impl Plan {
                     self.upload.extend(accepted);
                 }
                 Action::LinkUploads => self.link = true,
-                Action::Block(reason) => {
-                    if self.block.is_none() {
-                        self.block = Some((rule.to_string(), reason));
-                    }
-                }
+                Action::Block(reason) => self.add_block(rule, &reason),
             }
+        }
+    }
+
+    /// Records a block by `rule` unless an earlier rule blocked already.
+    pub fn add_block(&mut self, rule: &str, reason: &str) {
+        if self.block.is_none() {
+            self.block = Some((rule.to_string(), reason.to_string()));
         }
     }
 

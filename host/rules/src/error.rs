@@ -49,6 +49,48 @@ pub enum RuleLoadError {
         reason: String,
     },
 
+    /// The component was built for another version of the rule interface.
+    #[error("rule `{rule}`: component is built for mailgate:rule@{component_version}, but this gateway provides mailgate:rule@{host_version}; rebuild the rule against wit/rule.wit of this gateway")]
+    IncompatibleVersion {
+        /// Name of the rule in the configuration.
+        rule: String,
+        /// Version the component exports.
+        component_version: String,
+        /// Version this host implements.
+        host_version: &'static str,
+    },
+
+    /// The component's SHA-256 differs from the pinned one.
+    #[error("rule `{rule}`: component SHA-256 is {actual}, but the configuration pins {expected}")]
+    DigestMismatch {
+        /// Name of the rule in the configuration.
+        rule: String,
+        /// The pinned digest.
+        expected: String,
+        /// The digest of the component read.
+        actual: String,
+    },
+
+    /// The component rejected one of its settings.
+    #[error("rule `{rule}`: invalid setting `{setting}`: {reason}")]
+    InvalidSetting {
+        /// Name of the rule in the configuration.
+        rule: String,
+        /// Name of the setting; empty when the rule names none.
+        setting: String,
+        /// The reason the component gave.
+        reason: String,
+    },
+
+    /// Validating the settings failed: the component trapped or timed out.
+    #[error("rule `{rule}`: checking the settings failed: {reason}")]
+    Validation {
+        /// Name of the rule in the configuration.
+        rule: String,
+        /// What failed.
+        reason: String,
+    },
+
     /// The wasmtime engine could not be created.
     #[error("cannot create the WebAssembly engine: {0}")]
     Engine(String),

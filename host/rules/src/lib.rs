@@ -10,18 +10,27 @@
 //! turns that into a temporary failure for the message.
 
 mod bindings;
+mod cache;
+mod definition;
 mod engine;
 mod error;
 mod limits;
+mod output;
+mod rule;
 mod shipped;
+mod version;
 mod view;
 
-pub use engine::{LoadedRule, RuleEngine, RuleSource};
+pub use definition::{FailurePolicy, RuleDefinition, RuleSource};
+pub use engine::{EPOCH_TICK, RuleEngine};
 pub use error::{RuleFailure, RuleLoadError};
 pub use limits::RuleLimits;
+pub use output::{MAX_CAPTURE_BYTES, MAX_LINES_PER_MINUTE};
+pub use rule::LoadedRule;
+pub use version::INTERFACE_VERSION;
 pub use shipped::{SHIPPED_RULES, shipped_component};
 pub use view::{Action, RuleInput};
 
 /// Directory with the components that the build script compiled, the test
-/// components (`endless_loop.wasm`, `trap.wasm`) included.
+/// test components from `plugins/testing` included.
 pub const COMPONENT_DIR: &str = env!("MAILGATE_COMPONENT_DIR");

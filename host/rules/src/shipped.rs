@@ -4,6 +4,7 @@
 pub const SHIPPED_RULES: &[(&str, &[u8])] = &[
     ("no-attachment", include_bytes!(concat!(env!("OUT_DIR"), "/no_attachment.wasm"))),
     ("secure-storage", include_bytes!(concat!(env!("OUT_DIR"), "/secure_storage.wasm"))),
+    ("large-attachments", include_bytes!(concat!(env!("OUT_DIR"), "/large_attachments.wasm"))),
 ];
 
 /// Returns the component bytes of the shipped rule called `name`.

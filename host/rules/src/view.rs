@@ -70,6 +70,18 @@ pub enum Action {
     Block(String),
 }
 
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids = |ids: &[PartId]| ids.iter().map(|id| id.0.to_string()).collect::<Vec<_>>().join(", ");
+        match self {
+            Action::RemoveParts(parts) => write!(f, "remove parts [{}]", ids(parts)),
+            Action::UploadParts(parts) => write!(f, "upload parts [{}]", ids(parts)),
+            Action::LinkUploads => f.write_str("link uploads"),
+            Action::Block(reason) => write!(f, "block: {reason}"),
+        }
+    }
+}
+
 impl From<wit::Action> for Action {
     fn from(action: wit::Action) -> Action {
         match action {

@@ -4,12 +4,12 @@
 //! administrators and users can reach it. Adds no link to the message; use
 //! `secure-storage` for that. Inline images and body parts stay.
 
-use mailgate_rule_sdk::{Action, Message, Rule, export_rule};
+use mailgate_rule_sdk::{Action, Message, Rule, Settings, export_rule};
 
 struct NoAttachment;
 
 impl Rule for NoAttachment {
-    fn evaluate(message: &Message) -> Result<Vec<Action>, String> {
+    fn evaluate(_settings: &Settings, message: &Message) -> Result<Vec<Action>, String> {
         let attachments = message.attachment_ids();
         if attachments.is_empty() {
             return Ok(Vec::new());

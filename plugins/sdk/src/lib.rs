@@ -6,12 +6,12 @@
 //! gets exactly the types the host sends.
 //!
 //! ```ignore
-//! use mailgate_rule_sdk::{Action, Message, Rule, export_rule};
+//! use mailgate_rule_sdk::{Action, Message, Rule, Settings, export_rule};
 //!
 //! struct RemoveAll;
 //!
 //! impl Rule for RemoveAll {
-//!     fn evaluate(message: &Message) -> Result<Vec<Action>, String> {
+//!     fn evaluate(_settings: &Settings, message: &Message) -> Result<Vec<Action>, String> {
 //!         let ids = message.attachment_ids();
 //!         Ok(vec![Action::RemoveParts(ids)])
 //!     }
@@ -33,15 +33,69 @@ pub mod bindings {
 }
 
 pub use bindings::mailgate::rule::types::{
-    Action, Disposition, Envelope, Header, Message, Part, PartId,
+    Action, Disposition, Envelope, Header, Message, Part, PartId, Setting, SettingError,
 };
 
 /// A security rule: decides what the gateway does with one message.
 pub trait Rule {
+    /// Checks the rule's settings once, when the gateway loads the rule.
+    ///
+    /// The default accepts no settings at all, so a misspelt setting of a
+    /// rule without settings is reported instead of ignored.
+    fn validate_settings(settings: &Settings) -> Result<(), SettingError> {
+        settings.reject_unknown(&[])
+    }
+
     /// Returns the actions for `message`, or an error text when the rule
     /// cannot decide. An error makes the gateway reply with a temporary
     /// failure, so the sending server retries later.
-    fn evaluate(message: &Message) -> Result<Vec<Action>, String>;
+    fn evaluate(settings: &Settings, message: &Message) -> Result<Vec<Action>, String>;
+}
+
+/// The settings a rule was configured with.
+#[derive(Clone, Debug, Default)]
+pub struct Settings(Vec<Setting>);
+
+impl Settings {
+    /// Wraps the settings the host passed.
+    pub fn new(settings: Vec<Setting>) -> Settings {
+        Settings(settings)
+    }
+
+    /// Value of the setting `name`, as text.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|setting| setting.name == name).map(|setting| setting.value.as_str())
+    }
+
+    /// Parses the setting `name` with [`str::parse`]; `Ok(None)` when it is
+    /// not set, an error naming the setting when it does not parse.
+    pub fn parse<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, SettingError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.get(name) {
+            None => Ok(None),
+            Some(value) => value.trim().parse().map(Some).map_err(|error| SettingError {
+                name: name.to_string(),
+                reason: format!("invalid value `{value}`: {error}"),
+            }),
+        }
+    }
+
+    /// Fails on the first setting whose name is not in `known`.
+    pub fn reject_unknown(&self, known: &[&str]) -> Result<(), SettingError> {
+        match self.0.iter().find(|setting| !known.contains(&setting.name.as_str())) {
+            None => Ok(()),
+            Some(setting) => Err(SettingError {
+                name: setting.name.clone(),
+                reason: if known.is_empty() {
+                    "this rule takes no settings".to_string()
+                } else {
+                    format!("unknown setting; known settings are: {}", known.join(", "))
+                },
+            }),
+        }
+    }
 }
 
 impl Message {
@@ -71,10 +125,17 @@ macro_rules! export_rule {
         struct MailgateRuleExport;
 
         impl $crate::bindings::exports::mailgate::rule::evaluator::Guest for MailgateRuleExport {
+            fn validate_settings(
+                settings: ::std::vec::Vec<$crate::Setting>,
+            ) -> ::core::result::Result<(), $crate::SettingError> {
+                <$rule as $crate::Rule>::validate_settings(&$crate::Settings::new(settings))
+            }
+
             fn evaluate(
+                settings: ::std::vec::Vec<$crate::Setting>,
                 message: $crate::Message,
             ) -> ::core::result::Result<::std::vec::Vec<$crate::Action>, ::std::string::String> {
-                <$rule as $crate::Rule>::evaluate(&message)
+                <$rule as $crate::Rule>::evaluate(&$crate::Settings::new(settings), &message)
             }
         }
 

@@ -5,12 +5,12 @@
 //! rescans stored files over time, so malware that is unknown on the day of
 //! arrival is still caught before the recipient downloads it.
 
-use mailgate_rule_sdk::{Action, Message, Rule, export_rule};
+use mailgate_rule_sdk::{Action, Message, Rule, Settings, export_rule};
 
 struct SecureStorage;
 
 impl Rule for SecureStorage {
-    fn evaluate(message: &Message) -> Result<Vec<Action>, String> {
+    fn evaluate(_settings: &Settings, message: &Message) -> Result<Vec<Action>, String> {
         let attachments = message.attachment_ids();
         if attachments.is_empty() {
             return Ok(Vec::new());

@@ -10,7 +10,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use ipnet::IpNet;
 use serde::Deserialize;
+
+mod rules;
+
+pub use rules::{DirectionConfig, FailurePolicyConfig, MatchConfig, RuleConfig};
+use rules::default_rules;
 
 /// The whole configuration.
 #[derive(Clone, Debug, Deserialize)]
@@ -24,6 +30,10 @@ pub struct Config {
     pub builtin_vault: BuiltinVaultConfig,
     /// The next hop.
     pub delivery: DeliveryConfig,
+    /// How rule sets are loaded and swapped.
+    pub rule_set: RuleSetConfig,
+    /// The administration endpoint.
+    pub admin: AdminConfig,
     /// The rules, run in this order on every message.
     #[serde(default = "default_rules")]
     pub rules: Vec<RuleConfig>,
@@ -36,6 +46,8 @@ impl Default for Config {
             vault: VaultConfig::default(),
             builtin_vault: BuiltinVaultConfig::default(),
             delivery: DeliveryConfig::default(),
+            rule_set: RuleSetConfig::default(),
+            admin: AdminConfig::default(),
             rules: default_rules(),
         }
     }
@@ -59,6 +71,26 @@ pub struct SmtpConfig {
     pub command_timeout_secs: u64,
     /// Maximum number of simultaneous connections. Default 100.
     pub max_connections: usize,
+    /// Client networks of the organisation, in CIDR form. Messages from them
+    /// are outbound, all others inbound. Default: none.
+    pub trusted_networks: Vec<IpNet>,
+    /// Maximum number of simultaneous connections from one client address.
+    /// Default 20.
+    pub max_connections_per_client: usize,
+    /// Maximum size of a message's header block, in bytes. Default 1 MiB.
+    pub max_header_size: usize,
+    /// Maximum length of one line inside DATA, in bytes with its line end.
+    /// Default 1 MiB; at least 1000.
+    pub max_data_line_length: usize,
+    /// PEM file with the certificate chain for STARTTLS.
+    pub tls_certificate: Option<PathBuf>,
+    /// PEM file with the private key for STARTTLS.
+    pub tls_private_key: Option<PathBuf>,
+    /// Offer STARTTLS with a self-signed certificate for `hostname`,
+    /// generated at start. For development only. Default false.
+    pub tls_self_signed: bool,
+    /// Reject MAIL until the client has started TLS. Default false.
+    pub require_tls: bool,
 }
 
 impl Default for SmtpConfig {
@@ -70,6 +102,14 @@ impl Default for SmtpConfig {
             max_recipients: 100,
             command_timeout_secs: 300,
             max_connections: 100,
+            trusted_networks: Vec::new(),
+            max_connections_per_client: 20,
+            max_header_size: 1024 * 1024,
+            max_data_line_length: 1024 * 1024,
+            tls_certificate: None,
+            tls_private_key: None,
+            tls_self_signed: false,
+            require_tls: false,
         }
     }
 }
@@ -149,40 +189,43 @@ impl Default for DeliveryConfig {
     }
 }
 
-/// One rule.
+/// Settings of rule loading and hot swap.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuleConfig {
-    /// Name in logs and errors.
-    pub name: String,
-    /// A rule shipped with the gateway: `no-attachment` or `secure-storage`.
-    pub shipped: Option<String>,
-    /// Path of a component file (`.wasm`), for any other rule.
-    pub path: Option<PathBuf>,
-    /// Run-time limit per message, in milliseconds. Default 1000.
-    #[serde(default = "default_rule_timeout_ms")]
-    pub timeout_ms: u64,
-    /// Linear memory limit, in MiB. Default 64.
-    #[serde(default = "default_rule_memory_mib")]
-    pub max_memory_mib: usize,
+#[serde(deny_unknown_fields, default)]
+pub struct RuleSetConfig {
+    /// Directory for compiled components, so a restart does not compile the
+    /// rules again. Default `mailgate-data/cache`.
+    pub cache_dir: PathBuf,
+    /// Reload the rules when the configuration file or a rule's component
+    /// file changes. Default true.
+    pub watch: bool,
+    /// Add an `X-Mailgate-Rule-Set` header with the id of the rule set that
+    /// processed the message. Default false.
+    pub add_header: bool,
 }
 
-fn default_rules() -> Vec<RuleConfig> {
-    vec![RuleConfig {
-        name: "secure-storage".to_string(),
-        shipped: Some("secure-storage".to_string()),
-        path: None,
-        timeout_ms: default_rule_timeout_ms(),
-        max_memory_mib: default_rule_memory_mib(),
-    }]
+impl Default for RuleSetConfig {
+    fn default() -> Self {
+        RuleSetConfig { cache_dir: PathBuf::from("mailgate-data/cache"), watch: true, add_header: false }
+    }
 }
 
-fn default_rule_timeout_ms() -> u64 {
-    1000
+/// The administration endpoint (HTTP, bearer token).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Address and port. Default `127.0.0.1:8025`.
+    pub listen: SocketAddr,
+    /// Bearer token every request must carry. The environment variable
+    /// `MAILGATE_ADMIN_TOKEN` takes precedence. Without a token the endpoint
+    /// does not start.
+    pub token: Option<String>,
 }
 
-fn default_rule_memory_mib() -> usize {
-    64
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig { listen: SocketAddr::from(([127, 0, 0, 1], 8025)), token: None }
+    }
 }
 
 /// Errors of loading or validating a configuration.
@@ -245,6 +288,18 @@ impl Config {
         if self.smtp.command_timeout_secs == 0 {
             return Err(invalid("smtp.command_timeout_secs", "must be at least 1 second"));
         }
+        match (&self.smtp.tls_certificate, &self.smtp.tls_private_key) {
+            (Some(_), None) => return Err(invalid("smtp.tls_private_key", "is needed with smtp.tls_certificate")),
+            (None, Some(_)) => return Err(invalid("smtp.tls_certificate", "is needed with smtp.tls_private_key")),
+            (Some(_), Some(_)) if self.smtp.tls_self_signed => {
+                return Err(invalid("smtp.tls_self_signed", "set either a certificate or tls_self_signed, not both"));
+            }
+            _ => {}
+        }
+        let has_tls = self.smtp.tls_certificate.is_some() || self.smtp.tls_self_signed;
+        if self.smtp.require_tls && !has_tls {
+            return Err(invalid("smtp.require_tls", "needs smtp.tls_certificate and smtp.tls_private_key, or tls_self_signed"));
+        }
         if self.vault.request_timeout_secs == 0 {
             return Err(invalid("vault.request_timeout_secs", "must be at least 1 second"));
         }
@@ -280,6 +335,16 @@ impl Config {
             if rule.max_memory_mib == 0 {
                 return Err(invalid(&format!("{setting}.max_memory_mib"), "must be at least 1 MiB"));
             }
+            if let Some(digest) = &rule.sha256 {
+                let is_hex = digest.trim().len() == 64 && digest.trim().chars().all(|c| c.is_ascii_hexdigit());
+                if !is_hex {
+                    return Err(invalid(&format!("{setting}.sha256"), "must be 64 hex digits"));
+                }
+            }
+            let duplicate = self.rules[..index].iter().any(|earlier| earlier.name == rule.name);
+            if duplicate {
+                return Err(invalid(&format!("{setting}.name"), &format!("`{}` names two rules; names must be unique", rule.name)));
+            }
         }
         Ok(())
     }
@@ -291,6 +356,14 @@ impl Config {
             .ok()
             .filter(|key| !key.is_empty())
             .or_else(|| self.vault.api_key.clone())
+    }
+
+    /// Admin token: `MAILGATE_ADMIN_TOKEN`, else `admin.token`.
+    pub fn admin_token(&self) -> Option<String> {
+        std::env::var("MAILGATE_ADMIN_TOKEN")
+            .ok()
+            .filter(|token| !token.is_empty())
+            .or_else(|| self.admin.token.clone().filter(|token| !token.is_empty()))
     }
 
     /// Idle timeout for SMTP commands.
@@ -350,6 +423,46 @@ mod tests {
 
         let error = Config::from_toml("[[rules]]\nname = \"x\"\nshipped = \"a\"\npath = \"b.wasm\"\n").unwrap_err();
         assert!(error.to_string().contains("not both"), "{error}");
+    }
+
+    #[test]
+    fn config_rule_with_settings_and_match() {
+        let config = Config::from_toml(
+            r#"
+[smtp]
+trusted_networks = ["10.0.0.0/8"]
+
+[[rules]]
+name = "big"
+shipped = "large-attachments"
+priority = -5
+on_failure = "skip"
+settings = { max_size = 1048576, note = "x" }
+match = { direction = "inbound", recipients = ["example.org"], client_networks = ["192.0.2.0/24"] }
+"#,
+        )
+        .unwrap();
+
+        let rule = &config.rules[0];
+        assert_eq!(rule.priority, -5);
+        assert_eq!(rule.on_failure, FailurePolicyConfig::Skip);
+        assert_eq!(rule.conditions.direction, DirectionConfig::Inbound);
+        assert_eq!(rule.conditions.recipients, vec!["example.org".to_string()]);
+        let mut settings = rule.settings_as_text();
+        settings.sort();
+        assert_eq!(settings, vec![("max_size".to_string(), "1048576".to_string()), ("note".to_string(), "x".to_string())]);
+    }
+
+    #[test]
+    fn config_duplicate_rule_names_rejected() {
+        let error = Config::from_toml("[[rules]]\nname = \"a\"\nshipped = \"secure-storage\"\n[[rules]]\nname = \"a\"\nshipped = \"no-attachment\"\n").unwrap_err();
+        assert!(error.to_string().contains("names two rules"), "{error}");
+    }
+
+    #[test]
+    fn config_bad_network_rejected() {
+        let error = Config::from_toml("[smtp]\ntrusted_networks = [\"10.0.0.0/33\"]\n").unwrap_err();
+        assert!(error.to_string().contains("trusted_networks"), "{error}");
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! Test rule that never returns, to check the host's CPU limit.
 
-use mailgate_rule_sdk::{Action, Message, Rule, export_rule};
+use mailgate_rule_sdk::{Action, Message, Rule, Settings, export_rule};
 
 struct EndlessLoop;
 
 impl Rule for EndlessLoop {
-    fn evaluate(message: &Message) -> Result<Vec<Action>, String> {
+    fn evaluate(_settings: &Settings, message: &Message) -> Result<Vec<Action>, String> {
         let mut counter: u64 = message.parts.len() as u64;
         loop {
             counter = std::hint::black_box(counter.wrapping_add(1));

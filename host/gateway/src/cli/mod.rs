@@ -1,0 +1,3 @@
+//! Subcommands of `mailgate` that need more than a few lines.
+
+pub mod rule_test;

@@ -1,0 +1,136 @@
+//! `mailgate rule test`: runs rules on a message file without uploading or
+//! sending anything, and prints what each rule returned and how the message
+//! would change.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use mailgate::{Config, Direction, Plan, RuleConfig, RuleSet};
+use mailgate_message::{Envelope, ParsedMessage, PartKind, StorageNames};
+use mailgate_rules::{FailurePolicy, RuleEngine, RuleInput, shipped_component};
+
+/// Runs the dry run and prints the report to standard output.
+pub fn run(rule: Option<&str>, config_path: Option<&Path>, message_path: &Path) -> Result<()> {
+    let mut config = match config_path {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let Some(rule) = rule {
+        config.rules = vec![rule_config(rule)];
+    }
+
+    let raw = std::fs::read(message_path).with_context(|| format!("cannot read {}", message_path.display()))?;
+    let message = ParsedMessage::parse(raw).with_context(|| format!("cannot parse {}", message_path.display()))?;
+    let envelope = Envelope {
+        client_address: "127.0.0.1".to_string(),
+        helo: "localhost".to_string(),
+        mail_from: message.from.clone().unwrap_or_default(),
+        rcpt_to: Vec::new(),
+    };
+
+    let engine = RuleEngine::new()?;
+    let rule_set = RuleSet::load(&engine, &config)?;
+    println!("message: {}", message_path.display());
+    println!("rule set: {}", rule_set.id());
+    print_parts(&message);
+
+    let input = RuleInput::new(&message, &envelope);
+    let mut plan = Plan::default();
+    let mut temporary_failure = None;
+    for configured in rule_set.rules() {
+        let rule = &configured.rule;
+        println!();
+        println!("rule `{}` (sha256 {})", rule.name(), &rule.digest()[..16]);
+        if !configured.conditions.matches(&envelope, Direction::Inbound) {
+            println!("  skipped: its match conditions do not select this message");
+            continue;
+        }
+        match rule.evaluate(&input) {
+            Ok(actions) if actions.is_empty() => println!("  no actions"),
+            Ok(actions) => {
+                for action in &actions {
+                    println!("  {action}");
+                }
+                plan.add(rule.name(), actions, &message);
+            }
+            Err(failure) => {
+                let policy = rule.definition().on_failure;
+                println!("  FAILED: {failure} (on_failure: {policy:?})");
+                match policy {
+                    FailurePolicy::TemporaryFailure => {
+                        temporary_failure.get_or_insert_with(|| rule.name().to_string());
+                    }
+                    FailurePolicy::Block => plan.add_block(rule.name(), "the message could not be checked"),
+                    FailurePolicy::Skip => {}
+                }
+            }
+        }
+    }
+
+    println!();
+    match temporary_failure {
+        Some(rule) => {
+            println!("summary:");
+            println!("  the message would get a temporary failure (451) because rule `{rule}` failed");
+        }
+        None => print_summary(&message, &plan),
+    }
+    Ok(())
+}
+
+/// Builds the configuration of a rule given on the command line: a shipped
+/// name or a component path.
+fn rule_config(rule: &str) -> RuleConfig {
+    if shipped_component(rule).is_some() {
+        RuleConfig::shipped(rule)
+    } else {
+        let name = Path::new(rule).file_stem().and_then(|stem| stem.to_str()).unwrap_or(rule);
+        RuleConfig::file(name, Path::new(rule).to_path_buf())
+    }
+}
+
+fn print_parts(message: &ParsedMessage) {
+    println!("parts:");
+    for part in &message.parts {
+        println!(
+            "  {:>3}  {:<12} {:<40} {:>9} B  {}",
+            part.id.0,
+            format!("{:?}", part.kind),
+            part.content_type,
+            part.size(),
+            part.file_name.as_deref().unwrap_or("")
+        );
+    }
+}
+
+fn print_summary(message: &ParsedMessage, plan: &Plan) {
+    println!("summary:");
+    if let Some((rule, reason)) = &plan.block {
+        println!("  the message would be rejected with 550 by rule `{rule}`: {reason}");
+        println!("  nothing would be uploaded or delivered");
+        return;
+    }
+    if plan.is_empty() && !plan.link {
+        println!("  the message would be delivered unchanged");
+        return;
+    }
+
+    let mut names = StorageNames::new();
+    for part in message.parts.iter().filter(|part| part.kind == PartKind::Attachment) {
+        let removed = plan.remove.contains(&part.id);
+        let uploaded = plan.upload.contains(&part.id);
+        if !removed && !uploaded {
+            continue;
+        }
+        let verb = match (removed, uploaded) {
+            (true, true) => "removed and uploaded as",
+            (true, false) => "removed (not uploaded)",
+            _ => "uploaded (kept in the message) as",
+        };
+        let name = if uploaded { names.assign(part) } else { String::new() };
+        println!("  part {}: {verb} {name}", part.id.0);
+    }
+    if plan.link && !plan.upload.is_empty() {
+        println!("  a notice with {} link(s) would be added to the text and HTML bodies", plan.upload.len());
+    }
+}

@@ -1,0 +1,46 @@
+//! `large-attachments`: attachments above a size are replaced by links.
+//!
+//! Lets users exchange files larger than the mail server accepts and keeps
+//! large files out of mailboxes. Every regular attachment larger than
+//! `max_size` bytes is removed, uploaded to the vault and linked in the text
+//! and HTML bodies; smaller ones stay in the message.
+//!
+//! Settings:
+//! - `max_size`: the largest attachment kept in the message, in bytes.
+//!   Default 10485760 (10 MiB).
+
+use mailgate_rule_sdk::{Action, Message, Rule, Settings, SettingError, export_rule};
+
+/// Default of `max_size`, in bytes.
+const DEFAULT_MAX_SIZE: u64 = 10 * 1024 * 1024;
+
+struct LargeAttachments;
+
+fn max_size(settings: &Settings) -> Result<u64, SettingError> {
+    Ok(settings.parse::<u64>("max_size")?.unwrap_or(DEFAULT_MAX_SIZE))
+}
+
+impl Rule for LargeAttachments {
+    fn validate_settings(settings: &Settings) -> Result<(), SettingError> {
+        settings.reject_unknown(&["max_size"])?;
+        max_size(settings)?;
+        Ok(())
+    }
+
+    fn evaluate(settings: &Settings, message: &Message) -> Result<Vec<Action>, String> {
+        let limit = max_size(settings).map_err(|error| error.reason)?;
+        let large: Vec<_> = message
+            .parts
+            .iter()
+            .filter(|part| part.is_attachment && part.size > limit)
+            .map(|part| part.id)
+            .collect();
+        if large.is_empty() {
+            return Ok(Vec::new());
+        }
+
+        Ok(vec![Action::RemoveParts(large.clone()), Action::UploadParts(large), Action::LinkUploads])
+    }
+}
+
+export_rule!(LargeAttachments);
