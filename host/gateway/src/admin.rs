@@ -5,6 +5,12 @@
 //!   running set stays).
 //! - `GET /admin/rules`: the rule set in use, with each rule's digest and
 //!   limits.
+//! - `GET /admin/history`: message summaries, newest first; query parameters
+//!   `from`, `to` (RFC 3339), `sender`, `recipient`, `subject`,
+//!   `message_id`, `outcome`, `limit`, `offset`. The reply carries the total
+//!   count for paging.
+//! - `GET /admin/history/{id}`: one message's full record, by queue id or
+//!   record number.
 //!
 //! Every request must carry `Authorization: Bearer <admin token>`; others get
 //! `401`. The endpoint listens on loopback by default.
@@ -14,7 +20,8 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
+use mailgate_history::{AsyncHistoryStore, HistoryQuery, OutcomeKind, RecordId, RecordKey};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -28,6 +35,7 @@ struct AdminState {
     token: Arc<String>,
     reloader: Arc<Reloader>,
     rule_set: SharedRuleSet,
+    history: Option<AsyncHistoryStore>,
 }
 
 /// A running admin endpoint.
@@ -43,11 +51,14 @@ impl AdminServer {
         token: String,
         reloader: Arc<Reloader>,
         rule_set: SharedRuleSet,
+        history: Option<AsyncHistoryStore>,
     ) -> std::io::Result<AdminServer> {
-        let state = AdminState { token: Arc::new(token), reloader, rule_set };
+        let state = AdminState { token: Arc::new(token), reloader, rule_set, history };
         let router = Router::new()
             .route("/admin/reload", post(reload))
             .route("/admin/rules", get(rules))
+            .route("/admin/history", get(history_list))
+            .route("/admin/history/{id}", get(history_show))
             .with_state(state);
 
         let listener = tokio::net::TcpListener::bind(listen).await?;
@@ -129,4 +140,94 @@ async fn rules(State(state): State<AdminState>, headers: HeaderMap) -> Response 
         })
         .collect();
     (StatusCode::OK, Json(json!({"rule_set": rule_set.id().as_str(), "rules": rules}))).into_response()
+}
+
+/// Query parameters of `GET /admin/history`.
+#[derive(Debug, Default, serde::Deserialize)]
+struct HistoryParameters {
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+    sender: Option<String>,
+    recipient: Option<String>,
+    subject: Option<String>,
+    message_id: Option<String>,
+    outcome: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u64>,
+}
+
+fn error_reply(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({"error": message.into()}))).into_response()
+}
+
+async fn history_list(State(state): State<AdminState>, headers: HeaderMap, Query(parameters): Query<HistoryParameters>) -> Response {
+    if !authorized(&state, &headers) {
+        return unauthorized();
+    }
+    let Some(history) = &state.history else {
+        return error_reply(StatusCode::NOT_FOUND, "the history is disabled (history.enabled = false)");
+    };
+    let outcome = match parameters.outcome.as_deref().map(OutcomeKind::from_name) {
+        Some(None) => {
+            let known: Vec<&str> = OutcomeKind::ALL.iter().map(|kind| kind.as_str()).collect();
+            return error_reply(StatusCode::BAD_REQUEST, format!("unknown outcome; use one of: {}", known.join(", ")));
+        }
+        Some(Some(kind)) => Some(kind),
+        None => None,
+    };
+    let query = HistoryQuery {
+        from: parameters.from,
+        to: parameters.to,
+        sender: parameters.sender,
+        recipient: parameters.recipient,
+        subject: parameters.subject,
+        message_id: parameters.message_id,
+        outcome,
+        limit: parameters.limit,
+        offset: parameters.offset.unwrap_or(0),
+    };
+
+    let total = history.count(query.clone()).await;
+    let messages = history.query(query).await;
+    match (total, messages) {
+        (Ok(total), Ok(messages)) => (StatusCode::OK, Json(json!({"total": total, "messages": messages}))).into_response(),
+        (Err(error), _) | (_, Err(error)) => {
+            tracing::error!(%error, "history query failed");
+            error_reply(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+        }
+    }
+}
+
+async fn history_show(State(state): State<AdminState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if !authorized(&state, &headers) {
+        return unauthorized();
+    }
+    let Some(history) = &state.history else {
+        return error_reply(StatusCode::NOT_FOUND, "the history is disabled (history.enabled = false)");
+    };
+    match find_record(history, &id).await {
+        Ok(Some(record)) => (StatusCode::OK, Json(record)).into_response(),
+        Ok(None) => error_reply(StatusCode::NOT_FOUND, format!("no message with id `{id}` in the history")),
+        Err(error) => {
+            tracing::error!(%error, "history lookup failed");
+            error_reply(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+        }
+    }
+}
+
+/// Looks a message up by queue id and, when none matches and `id` is a
+/// number, by record number. Queue ids are hex and may consist of digits
+/// only, so the queue id is tried first.
+pub async fn find_record(
+    history: &AsyncHistoryStore,
+    id: &str,
+) -> Result<Option<mailgate_history::MessageRecord>, mailgate_history::HistoryError> {
+    let id = id.trim();
+    if let Some(record) = history.get(RecordKey::QueueId(id.to_uppercase())).await? {
+        return Ok(Some(record));
+    }
+    match id.parse::<i64>() {
+        Ok(number) => history.get(RecordKey::Id(RecordId(number))).await,
+        Err(_) => Ok(None),
+    }
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use mailgate_delivery::{Delivery, NextHop, RelayConfig};
-use mailgate_rules::{RuleEngine, RuleLoadError};
+use mailgate_history::{AsyncHistoryStore, HistoryError};
+use mailgate_rules::{PoolSize, RuleEngine, RuleLoadError};
 use mailgate_smtp::{SmtpServer, SmtpServerConfig, TlsConfig, TlsError};
 use mailgate_vault::{RunningVault, VaultClient, VaultClientConfig, VaultError, VaultServer, VaultServerConfig, VaultServerError};
 use tokio::sync::oneshot;
@@ -34,6 +35,10 @@ pub enum GatewayError {
     /// The vault client configuration is invalid.
     #[error("invalid vault settings: {0}")]
     VaultClient(#[from] VaultError),
+
+    /// The history database could not be opened.
+    #[error("cannot open the history: {0}")]
+    History(#[from] HistoryError),
 
     /// The admin endpoint could not start.
     #[error("cannot start the admin endpoint on {address}: {source}")]
@@ -86,7 +91,7 @@ impl Gateway {
             other => GatewayError::Config { setting: "configuration".to_string(), reason: other.to_string() },
         })?;
 
-        let engine = Arc::new(RuleEngine::new()?.with_cache(&config.rule_set.cache_dir));
+        let engine = Arc::new(rule_engine(&config)?.with_cache(&config.rule_set.cache_dir));
         let initial = load_rule_set(&engine, &config).await?;
         tracing::info!(rule_set = %initial.id(), rules = initial.rules().len(), "rule set loaded");
         let rule_set: SharedRuleSet = Arc::new(ArcSwap::from_pointee(initial));
@@ -102,11 +107,13 @@ impl Gateway {
             trusted_networks: config.smtp.trusted_networks.clone(),
             add_rule_set_header: config.rule_set.add_header,
         };
-        let pipeline = Arc::new(Pipeline::new(Arc::clone(&rule_set), vault_client, delivery, settings));
+        let history = open_history(&config).await?;
+        let pruner = history.clone().and_then(|store| spawn_pruner(store, config.history.retention_days));
+        let pipeline = Arc::new(Pipeline::new(Arc::clone(&rule_set), vault_client, delivery, history.clone(), settings));
 
         let admin = match config.admin_token() {
             Some(token) => Some(
-                AdminServer::start(config.admin.listen, token, Arc::clone(&reloader), Arc::clone(&rule_set))
+                AdminServer::start(config.admin.listen, token, Arc::clone(&reloader), Arc::clone(&rule_set), history.clone())
                     .await
                     .map_err(|source| GatewayError::Admin { address: config.admin.listen, source })?,
             ),
@@ -144,8 +151,59 @@ impl Gateway {
             }
         });
 
-        Ok(RunningGateway { smtp_address, builtin_vault, stop: Some(stop), smtp_task, reloader, admin, watcher })
+        Ok(RunningGateway { smtp_address, builtin_vault, stop: Some(stop), smtp_task, reloader, admin, watcher, pruner, history })
     }
+}
+
+/// Smallest memory slot of the pool, so reloaded rules can raise their limit
+/// up to this without a restart.
+const MIN_POOL_SLOT_BYTES: usize = 256 * 1024 * 1024;
+
+fn rule_engine(config: &Config) -> Result<RuleEngine, GatewayError> {
+    if !config.rule_set.pooling {
+        return Ok(RuleEngine::new()?);
+    }
+    let largest_rule = config.rules.iter().map(|rule| rule.max_memory_mib.saturating_mul(1024 * 1024)).max().unwrap_or(0);
+    let pool = PoolSize {
+        max_instances: u32::try_from(config.smtp.max_connections.saturating_add(8)).unwrap_or(u32::MAX),
+        max_memory_bytes: largest_rule.max(MIN_POOL_SLOT_BYTES),
+    };
+    tracing::info!(instances = pool.max_instances, slot_bytes = pool.max_memory_bytes, "rule engine uses the pooling allocator");
+    Ok(RuleEngine::with_pool(pool)?)
+}
+
+async fn open_history(config: &Config) -> Result<Option<AsyncHistoryStore>, GatewayError> {
+    if !config.history.enabled {
+        return Ok(None);
+    }
+    if let Some(directory) = config.history.path.parent().filter(|directory| !directory.as_os_str().is_empty()) {
+        std::fs::create_dir_all(directory).map_err(|error| GatewayError::Config {
+            setting: "history.path".to_string(),
+            reason: format!("cannot create {}: {error}", directory.display()),
+        })?;
+    }
+    let store = AsyncHistoryStore::open_sqlite(config.history.path.clone()).await?;
+    tracing::info!(path = %config.history.path.display(), "history opened");
+    Ok(Some(store))
+}
+
+/// Deletes records older than `retention_days` now and then once an hour.
+fn spawn_pruner(store: AsyncHistoryStore, retention_days: u32) -> Option<JoinHandle<()>> {
+    if retention_days == 0 {
+        return None;
+    }
+    Some(tokio::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            interval.tick().await;
+            let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(retention_days));
+            match store.prune(cutoff).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, retention_days, "old history records deleted"),
+                Err(error) => tracing::error!(%error, "cannot prune the history"),
+            }
+        }
+    }))
 }
 
 fn smtp_tls(config: &Config) -> Result<Option<TlsConfig>, GatewayError> {
@@ -228,6 +286,8 @@ pub struct RunningGateway {
     reloader: Arc<Reloader>,
     admin: Option<AdminServer>,
     watcher: Option<JoinHandle<()>>,
+    pruner: Option<JoinHandle<()>>,
+    history: Option<AsyncHistoryStore>,
 }
 
 impl RunningGateway {
@@ -239,6 +299,11 @@ impl RunningGateway {
     /// Id of the rule set in use.
     pub fn rule_set_id(&self) -> RuleSetId {
         self.reloader.current_id()
+    }
+
+    /// The history store, when the history is enabled.
+    pub fn history(&self) -> Option<&AsyncHistoryStore> {
+        self.history.as_ref()
     }
 
     /// Address of the admin endpoint, when it runs.
@@ -261,6 +326,9 @@ impl RunningGateway {
     pub async fn shutdown(mut self) {
         if let Some(watcher) = self.watcher.take() {
             watcher.abort();
+        }
+        if let Some(pruner) = self.pruner.take() {
+            pruner.abort();
         }
         if let Some(admin) = self.admin.take() {
             admin.stop();

@@ -15,6 +15,7 @@ mod matching;
 mod pipeline;
 mod plan;
 mod reload;
+mod report;
 mod rule_set;
 
 pub use config::{

@@ -65,6 +65,27 @@ enum Command {
     /// Works with rules without running the gateway.
     #[command(subcommand)]
     Rule(RuleCommand),
+
+    /// Lists or shows processed messages from the history database.
+    History {
+        /// Configuration file whose history.path is read.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+
+        #[command(subcommand)]
+        command: HistoryCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum HistoryCommand {
+    /// Lists messages, newest first.
+    List(cli::history::ListFilters),
+    /// Shows one message with its rules, uploads and outcome.
+    Show {
+        /// Queue id (from the 250 reply or the logs) or record number.
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -110,6 +131,8 @@ async fn execute(command: Command) -> Result<()> {
         Command::Run { config } => run(config.as_deref()).await,
         Command::Vault { config, listen, data_dir, api_key } => vault(config.as_deref(), listen, data_dir, api_key).await,
         Command::Reload { config } => reload(config.as_deref()).await,
+        Command::History { config, command: HistoryCommand::List(filters) } => cli::history::list(config.as_deref(), filters).await,
+        Command::History { config, command: HistoryCommand::Show { id } } => cli::history::show(config.as_deref(), &id).await,
         Command::Rule(RuleCommand::Test { rule, config, message }) => {
             tokio::task::block_in_place(|| cli::rule_test::run(rule.as_deref(), config.as_deref(), &message))
         }

@@ -18,6 +18,7 @@ use chrono::Utc;
 use mailgate_delivery::{Delivery, OutboundEnvelope};
 use mailgate_message::{Envelope, FolderName, Link, ParsedMessage, Rewrite, StorageNames, rewrite};
 use ipnet::IpNet;
+use mailgate_history::{AsyncHistoryStore, AttachmentRecord, UploadStatus};
 use mailgate_smtp::{MessageHandler, Outcome, ReceivedMessage};
 use mailgate_vault::{UploadFile, VaultClient};
 use tracing::Instrument;
@@ -26,7 +27,8 @@ use crate::failure::ProcessError;
 use crate::ids::QueueId;
 use crate::matching::Direction;
 use crate::plan::Plan;
-use crate::rule_set::{RuleSet, SharedRuleSet};
+use crate::report::{ProcessReport, failed_upload, outcome_of};
+use crate::rule_set::{Evaluation, RuleSet, SharedRuleSet};
 
 /// Settings of the pipeline that do not change while the gateway runs.
 #[derive(Clone, Debug)]
@@ -46,45 +48,56 @@ pub struct Pipeline {
     rule_set: SharedRuleSet,
     vault: VaultClient,
     delivery: Delivery,
+    history: Option<AsyncHistoryStore>,
     settings: PipelineSettings,
 }
 
 impl Pipeline {
     /// Creates a pipeline that runs the current set in `rule_set`, uploads
-    /// through `vault` and delivers with `delivery`.
-    pub fn new(rule_set: SharedRuleSet, vault: VaultClient, delivery: Delivery, settings: PipelineSettings) -> Pipeline {
-        Pipeline { rule_set, vault, delivery, settings }
+    /// through `vault`, delivers with `delivery` and records each message in
+    /// `history`, when given.
+    pub fn new(
+        rule_set: SharedRuleSet,
+        vault: VaultClient,
+        delivery: Delivery,
+        history: Option<AsyncHistoryStore>,
+        settings: PipelineSettings,
+    ) -> Pipeline {
+        Pipeline { rule_set, vault, delivery, history, settings }
     }
 
-    /// Processes one message; `Ok` means the next hop took it.
-    pub async fn process(&self, queue_id: &QueueId, received: ReceivedMessage) -> Result<(), ProcessError> {
-        let arrival = Utc::now();
-        let envelope = Envelope {
-            client_address: received.client_address.to_string(),
-            helo: received.helo.clone(),
-            mail_from: received.mail_from.clone(),
-            rcpt_to: received.rcpt_to.clone(),
-        };
+    /// Processes one message and returns the next hop's receipt as text;
+    /// `Ok` means the next hop took the message.
+    async fn process(&self, received: ReceivedMessage, report: &mut ProcessReport) -> Result<String, ProcessError> {
+        let arrival = report.received_at;
+        let envelope = report.envelope.clone();
 
         let direction = Direction::of(Some(received.client_address), &self.settings.trusted_networks);
         let rule_set = self.rule_set.load_full();
         tracing::Span::current().record("rule_set", rule_set.id().as_str());
+        report.rule_set_id = Some(rule_set.id().to_string());
 
         let message = Arc::new(ParsedMessage::parse(received.data)?);
+        report.describe(&message);
         let message_id = message.message_id.clone().unwrap_or_default();
         tracing::Span::current().record("message_id", message_id.as_str());
         tracing::info!(size = message.raw.len(), parts = message.parts.len(), ?direction, "message received");
 
-        let plan = run_rules(rule_set.clone(), &message, &envelope, direction).await?;
+        let evaluation = run_rules(rule_set.clone(), &message, &envelope, direction).await?;
+        report.rule_runs = evaluation.runs;
+        if let Some(failure) = evaluation.temporary_failure {
+            return Err(ProcessError::Rule(failure));
+        }
+        let plan = evaluation.plan;
         if let Some((rule, reason)) = plan.block {
             tracing::info!(%rule, %reason, "message blocked");
             return Err(ProcessError::Blocked { rule, reason });
         }
 
-        let links = self.upload(&message, &plan, &envelope, arrival).await?;
+        let links = self.upload(&message, &plan, &envelope, arrival, report).await?;
         let changes = Rewrite { remove: plan.remove.clone(), links: if plan.link { links } else { Vec::new() } };
         let rewritten = rewrite(&message, &changes);
-        let outbound = self.with_trace_headers(queue_id, &envelope, &rule_set, &rewritten);
+        let outbound = self.with_trace_headers(&report.queue_id, &envelope, &rule_set, &rewritten);
 
         let outbound_envelope = OutboundEnvelope { mail_from: envelope.mail_from.clone(), rcpt_to: envelope.rcpt_to.clone() };
         let receipt = self.delivery.deliver(&outbound_envelope, &outbound).await?;
@@ -95,46 +108,80 @@ impl Pipeline {
             ?receipt,
             "message delivered"
         );
-        Ok(())
+        Ok(format!("{receipt:?}"))
     }
 
 
     /// Uploads the planned parts as one group and returns a link per part,
-    /// in part order.
+    /// in part order. Records the outcome of every removed or uploaded part
+    /// in `report`.
     async fn upload(
         &self,
         message: &ParsedMessage,
         plan: &Plan,
         envelope: &Envelope,
         arrival: chrono::DateTime<Utc>,
+        report: &mut ProcessReport,
     ) -> Result<Vec<Link>, ProcessError> {
-        if plan.upload.is_empty() {
+        let folder = FolderName::for_message(&self.settings.root_folder, message, &envelope.mail_from, arrival);
+        let mut names = StorageNames::new();
+        let mut files = Vec::new();
+        for id in plan.remove.union(&plan.upload) {
+            let Some(part) = message.part(*id) else { continue };
+            let uploading = plan.upload.contains(id);
+            let file_name = names.assign(part);
+            report.attachments.push(AttachmentRecord {
+                part_id: id.0,
+                file_name: file_name.clone(),
+                size: part.size(),
+                folder: if uploading { folder.to_string() } else { String::new() },
+                upload: UploadStatus::NotUploaded,
+            });
+            if uploading {
+                files.push(UploadFile {
+                    folder: folder.to_string(),
+                    file_name,
+                    content: bytes::Bytes::copy_from_slice(&part.content),
+                });
+            }
+        }
+        if files.is_empty() {
             return Ok(Vec::new());
         }
 
-        let folder = FolderName::for_message(&self.settings.root_folder, message, &envelope.mail_from, arrival);
-        let mut names = StorageNames::new();
-        let files: Vec<UploadFile> = plan
-            .upload
-            .iter()
-            .filter_map(|id| message.part(*id))
-            .map(|part| UploadFile {
-                folder: folder.as_str().to_string(),
-                file_name: names.assign(part),
-                content: bytes::Bytes::copy_from_slice(&part.content),
-            })
-            .collect();
-
-        let uploaded = self.vault.upload_group(&files).await.inspect_err(|error| {
-            tracing::error!(%error, %folder, files = files.len(), "upload failed; message gets a temporary failure");
-        })?;
+        let uploaded = match self.vault.upload_group(&files).await {
+            Ok(uploaded) => uploaded,
+            Err(error) => {
+                tracing::error!(%error, %folder, files = files.len(), "upload failed; message gets a temporary failure");
+                let status = failed_upload(&error);
+                for record in report.attachments.iter_mut().filter(|record| !record.folder.is_empty()) {
+                    record.upload = status.clone();
+                }
+                return Err(error.into());
+            }
+        };
         tracing::info!(%folder, files = uploaded.len(), "attachments uploaded");
+
+        let uploaded_records = report.attachments.iter_mut().filter(|record| !record.folder.is_empty());
+        for (record, stored) in uploaded_records.zip(uploaded.iter()) {
+            record.upload = UploadStatus::Uploaded { file_id: stored.file_id.to_string(), file_url: stored.file_url.clone() };
+        }
 
         Ok(uploaded
             .into_iter()
             .zip(files.iter())
             .map(|(stored, file)| Link { file_name: stored.file_name, url: stored.file_url, size: file.content.len() as u64 })
             .collect())
+    }
+
+    /// Stores the report with its outcome; a history that cannot be written
+    /// is logged and does not change the reply to the client.
+    async fn record(&self, report: ProcessReport, result: &Result<String, ProcessError>) {
+        let Some(history) = &self.history else { return };
+        let record = report.into_record(outcome_of(result));
+        if let Err(error) = history.record(record).await {
+            tracing::error!(%error, "cannot record the message in the history");
+        }
     }
 
     /// Prepends a `Received` header naming the client and this gateway and,
@@ -172,8 +219,18 @@ impl MessageHandler for Pipeline {
         );
 
         async move {
-            match self.process(&queue_id, message).await {
-                Ok(()) => Outcome::Accepted { queue_id: queue_id.to_string() },
+            let envelope = Envelope {
+                client_address: message.client_address.to_string(),
+                helo: message.helo.clone(),
+                mail_from: message.mail_from.clone(),
+                rcpt_to: message.rcpt_to.clone(),
+            };
+            let mut report = ProcessReport::new(queue_id.clone(), envelope, message.data.len());
+            let result = self.process(message, &mut report).await;
+            self.record(report, &result).await;
+
+            match result {
+                Ok(_) => Outcome::Accepted { queue_id: queue_id.to_string() },
                 Err(error) => {
                     if error.is_temporary() {
                         tracing::warn!(%error, "message not accepted, temporary failure");
@@ -195,12 +252,12 @@ async fn run_rules(
     message: &Arc<ParsedMessage>,
     envelope: &Envelope,
     direction: Direction,
-) -> Result<Plan, ProcessError> {
+) -> Result<Evaluation, ProcessError> {
     let message = Arc::clone(message);
     let envelope = envelope.clone();
     let span = tracing::Span::current();
 
     tokio::task::spawn_blocking(move || span.in_scope(|| rule_set.evaluate(&message, &envelope, direction)))
         .await
-        .map_err(|error| ProcessError::Internal(format!("rule worker failed: {error}")))?
+        .map_err(|error| ProcessError::Internal(format!("rule worker failed: {error}")))
 }

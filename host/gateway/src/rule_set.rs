@@ -10,11 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mailgate_message::{Envelope, ParsedMessage};
-use mailgate_rules::{FailurePolicy, LoadedRule, RuleDefinition, RuleEngine, RuleInput, RuleLimits, RuleLoadError, RuleSource};
+use mailgate_rules::{
+    Action, FailurePolicy, LoadedRule, RuleDefinition, RuleEngine, RuleFailure, RuleInput, RuleLimits, RuleLoadError,
+    RuleSource,
+};
 use sha2::{Digest, Sha256};
 
 use crate::config::{Config, FailurePolicyConfig, RuleConfig};
-use crate::failure::ProcessError;
 use crate::matching::{Direction, MatchConditions};
 use crate::plan::Plan;
 
@@ -44,6 +46,28 @@ pub struct ConfiguredRule {
     pub rule: LoadedRule,
     /// Conditions that select its messages.
     pub conditions: MatchConditions,
+}
+
+/// What one rule did with one message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RuleRun {
+    /// The rule's match conditions did not select the message.
+    NotMatched,
+    /// The rule returned these actions.
+    Ran(Vec<Action>),
+    /// The rule failed; its failure policy decided what followed.
+    Failed(String),
+}
+
+/// The result of running a rule set on one message.
+#[derive(Debug, Default)]
+pub struct Evaluation {
+    /// The merged actions.
+    pub plan: Plan,
+    /// Each rule that was considered, in execution order, with what it did.
+    pub runs: Vec<(String, RuleRun)>,
+    /// A failure whose policy is a temporary failure; processing stops.
+    pub temporary_failure: Option<RuleFailure>,
 }
 
 /// The rules of one configuration, ready to run.
@@ -85,41 +109,48 @@ impl RuleSet {
     ///
     /// Blocks for as long as the rules run; call it on a blocking thread.
     /// A failing rule is handled by its failure policy: a temporary failure
-    /// ends evaluation with [`ProcessError::Rule`], `skip` goes on without
-    /// the rule, `block` records a block.
-    pub fn evaluate(&self, message: &ParsedMessage, envelope: &Envelope, direction: Direction) -> Result<Plan, ProcessError> {
+    /// stops evaluation and is returned in [`Evaluation::temporary_failure`],
+    /// `skip` goes on without the rule, `block` records a block.
+    pub fn evaluate(&self, message: &ParsedMessage, envelope: &Envelope, direction: Direction) -> Evaluation {
         let input = RuleInput::new(message, envelope);
-        let mut plan = Plan::default();
+        let mut evaluation = Evaluation::default();
 
         for configured in &self.rules {
             let rule = &configured.rule;
+            let name = rule.name().to_string();
             if !configured.conditions.matches(envelope, direction) {
-                tracing::debug!(rule = rule.name(), "rule conditions do not match; skipped");
+                tracing::debug!(rule = %name, "rule conditions do not match; skipped");
+                evaluation.runs.push((name, RuleRun::NotMatched));
                 continue;
             }
 
             match rule.evaluate(&input) {
                 Ok(actions) => {
-                    tracing::debug!(rule = rule.name(), ?actions, "rule returned");
-                    plan.add(rule.name(), actions, message);
+                    tracing::debug!(rule = %name, ?actions, "rule returned");
+                    evaluation.plan.add(&name, actions.clone(), message);
+                    evaluation.runs.push((name, RuleRun::Ran(actions)));
                 }
-                Err(failure) => match rule.definition().on_failure {
-                    FailurePolicy::TemporaryFailure => {
-                        tracing::error!(rule = rule.name(), %failure, "rule failed; message gets a temporary failure");
-                        return Err(ProcessError::Rule(failure));
+                Err(failure) => {
+                    evaluation.runs.push((name.clone(), RuleRun::Failed(failure.to_string())));
+                    match rule.definition().on_failure {
+                        FailurePolicy::TemporaryFailure => {
+                            tracing::error!(rule = %name, %failure, "rule failed; message gets a temporary failure");
+                            evaluation.temporary_failure = Some(failure);
+                            return evaluation;
+                        }
+                        FailurePolicy::Skip => {
+                            tracing::warn!(rule = %name, %failure, "rule failed; skipped by its failure policy");
+                        }
+                        FailurePolicy::Block => {
+                            tracing::warn!(rule = %name, %failure, "rule failed; message blocked by its failure policy");
+                            evaluation.plan.add_block(&name, "the message could not be checked");
+                        }
                     }
-                    FailurePolicy::Skip => {
-                        tracing::warn!(rule = rule.name(), %failure, "rule failed; skipped by its failure policy");
-                    }
-                    FailurePolicy::Block => {
-                        tracing::warn!(rule = rule.name(), %failure, "rule failed; message blocked by its failure policy");
-                        plan.add_block(rule.name(), "the message could not be checked");
-                    }
-                },
+                }
             }
         }
 
-        Ok(plan)
+        evaluation
     }
 }
 

@@ -76,3 +76,58 @@ fn custom_rule_template_builds_and_runs() {
     assert!(stdout.contains("rule `quarantine`"), "{stdout}");
     assert!(stdout.contains("part 6: removed and uploaded as Q3 report.pdf"), "{stdout}");
 }
+
+#[test]
+fn history_list_and_show() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = directory.path().join("history.sqlite");
+    let store = mailgate_history::HistoryStore::open_sqlite(&database).unwrap();
+    let record = mailgate_history::MessageRecord {
+        queue_id: "0A1B2C3D4E5F".to_string(),
+        received_at: chrono::Utc::now(),
+        client_address: "192.0.2.7".to_string(),
+        mail_from: "alice@example.com".to_string(),
+        rcpt_to: vec!["bob@example.org".to_string()],
+        subject: Some("Quarterly report".to_string()),
+        message_id: Some("q3@example.com".to_string()),
+        size: 2751,
+        rule_set_id: Some("dcfe16b3ac2d".to_string()),
+        rule_results: vec![mailgate_history::RuleResult {
+            rule: "secure-storage".to_string(),
+            status: mailgate_history::RuleStatus::Ran { actions: vec!["remove parts [6]".to_string()] },
+        }],
+        part_verdicts: Vec::new(),
+        outcome: mailgate_history::Outcome::TemporaryFailure { reason: "upload to the vault failed".to_string() },
+        attachments: vec![mailgate_history::AttachmentRecord {
+            part_id: 6,
+            file_name: "Q3 report.pdf".to_string(),
+            size: 583,
+            folder: "Email Gateway/2026-09-28/Quarterly report_<alice@example.com>_<q3@example.com>".to_string(),
+            upload: mailgate_history::UploadStatus::Failed {
+                error: "cannot reach the vault".to_string(),
+                cause: Some("the vault cannot be reached".to_string()),
+            },
+        }],
+        defects: Vec::new(),
+    };
+    store.record(&record).unwrap();
+    drop(store);
+    let config = directory.path().join("mailgate.toml");
+    std::fs::write(&config, format!("[history]\npath = \"{}\"\n", database.display())).unwrap();
+    let config = config.to_str().unwrap();
+
+    let (success, stdout, stderr) = mailgate(&["history", "--config", config, "list", "--sender", "ALICE@example.com"]);
+    assert!(success, "{stderr}");
+    assert!(stdout.contains("0A1B2C3D4E5F"), "{stdout}");
+    assert!(stdout.contains("temporary_failure"), "{stdout}");
+    assert!(stdout.contains("1 of 1 matching"), "{stdout}");
+
+    let (success, stdout, stderr) = mailgate(&["history", "--config", config, "show", "0a1b2c3d4e5f"]);
+    assert!(success, "{stderr}");
+    assert!(stdout.contains("upload FAILED (the vault cannot be reached)"), "{stdout}");
+    assert!(stdout.contains("secure-storage"), "{stdout}");
+
+    let (success, _, stderr) = mailgate(&["history", "--config", config, "list", "--outcome", "lost"]);
+    assert!(!success);
+    assert!(stderr.contains("unknown outcome `lost`"), "{stderr}");
+}

@@ -12,6 +12,7 @@ mod error;
 mod folder;
 mod names;
 mod notice;
+mod params;
 mod parse;
 mod part;
 mod rewrite;

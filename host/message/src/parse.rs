@@ -5,6 +5,7 @@ use mail_parser::{HeaderValue, MessageParser, MimeHeaders, PartType};
 use crate::classify::classify_parts;
 use crate::date::header_date;
 use crate::error::ParseError;
+use crate::params::raw_parameter;
 use crate::part::{Disposition, PartId, PartInfo, PartKind, TransferEncoding};
 use crate::transfer;
 
@@ -159,12 +160,16 @@ fn part_info(
         Some(kind) if kind == "inline" => Disposition::Inline,
         _ => Disposition::None,
     };
-    let file_name = part
+    let parsed_name = part
         .content_disposition()
         .and_then(|cd| cd.attribute("filename"))
         .or_else(|| part.content_type().and_then(|ct| ct.attribute("name")))
         .map(|name| name.trim().to_string())
         .filter(|name| !name.is_empty());
+    let file_name = match parsed_name {
+        Some(name) if !name.contains('\u{fffd}') => Some(name),
+        lost_or_garbled => raw_file_name(&raw[header_start..body_start]).or(lost_or_garbled),
+    };
     let content_id = part
         .content_id()
         .map(trim_angle_brackets)
@@ -197,6 +202,14 @@ fn part_info(
         header_range: header_start..body_start,
         body_range: body_start..body_end,
     })
+}
+
+/// The file name read from the raw header block, for the cases where
+/// `mail-parser` lost or garbled it (see [`crate::params`]).
+fn raw_file_name(header_block: &[u8]) -> Option<String> {
+    raw_parameter(header_block, "Content-Disposition", "filename")
+        .or_else(|| raw_parameter(header_block, "Content-Type", "name"))
+        .map(|name| name.trim().to_string())
 }
 
 /// Media type of a part without `Content-Type`: `message/rfc822` inside

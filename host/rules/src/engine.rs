@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::bindings::RulePre;
 use crate::cache::ComponentCache;
@@ -30,16 +30,73 @@ pub struct RuleEngine {
     engine: Engine,
     linker: Linker<RuleState>,
     cache: Option<ComponentCache>,
+    pool: Option<PoolSize>,
+}
+
+/// Bytes of each pooled linear memory kept resident between instances.
+/// Rule components built in `plugins/` use a 128 KiB stack at the start of
+/// memory, followed by their data and heap, so the pages a typical rule
+/// touches fit in this; pages beyond it go back to the kernel.
+const MEMORY_KEEP_RESIDENT_BYTES: usize = 192 * 1024;
+
+/// Bytes of each pooled table kept resident between instances; rule
+/// components have tables of a few hundred entries.
+const TABLE_KEEP_RESIDENT_BYTES: usize = 16 * 1024;
+
+/// Size of the pooling allocator's slots, for [`RuleEngine::with_pool`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolSize {
+    /// Maximum number of rule instances alive at once. Each running rule
+    /// invocation holds one; an invocation beyond the pool fails to
+    /// instantiate.
+    pub max_instances: u32,
+    /// Linear memory of one slot, in bytes: the largest memory limit any
+    /// rule may have.
+    pub max_memory_bytes: usize,
 }
 
 impl RuleEngine {
     /// Creates the engine with epoch interruption enabled and WASI linked in.
     /// Rules get the WASI imports so that components built with Rust's
     /// standard library link, but each store withholds every capability.
+    ///
+    /// Instances are allocated on demand, which costs a few memory mappings
+    /// per invocation; [`RuleEngine::with_pool`] avoids that.
     pub fn new() -> Result<RuleEngine, RuleLoadError> {
+        RuleEngine::build(None)
+    }
+
+    /// Creates the engine like [`RuleEngine::new`], but with wasmtime's
+    /// pooling allocator: memory and instance slots are reserved once and
+    /// reused, which makes instantiation per message much cheaper. It
+    /// reserves virtual address space for `pool.max_instances` memories at
+    /// start.
+    pub fn with_pool(pool: PoolSize) -> Result<RuleEngine, RuleLoadError> {
+        RuleEngine::build(Some(pool))
+    }
+
+    fn build(pool: Option<PoolSize>) -> Result<RuleEngine, RuleLoadError> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        if let Some(pool) = pool {
+            let mut pooling = PoolingAllocationConfig::default();
+            // A Rust rule component holds a few core instances, one memory
+            // and a few tables; the totals leave room for that per instance.
+            pooling
+                .total_component_instances(pool.max_instances)
+                .total_core_instances(pool.max_instances.saturating_mul(8))
+                .total_memories(pool.max_instances.saturating_mul(2))
+                .total_tables(pool.max_instances.saturating_mul(8))
+                .total_stacks(pool.max_instances)
+                .max_memory_size(pool.max_memory_bytes)
+                // Reset the first bytes of a freed slot with memset instead
+                // of returning the pages to the kernel: page faults and TLB
+                // flushes otherwise dominate a rule invocation.
+                .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT_BYTES)
+                .table_keep_resident(TABLE_KEEP_RESIDENT_BYTES);
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+        }
         let engine = Engine::new(&config).map_err(|error| RuleLoadError::Engine(error.to_string()))?;
 
         let mut linker = Linker::new(&engine);
@@ -47,7 +104,7 @@ impl RuleEngine {
             .map_err(|error| RuleLoadError::Engine(error.to_string()))?;
 
         start_epoch_ticker(&engine);
-        Ok(RuleEngine { engine, linker, cache: None })
+        Ok(RuleEngine { engine, linker, cache: None, pool })
     }
 
     /// Keeps compiled components in `directory`, so a later start loads them
@@ -73,6 +130,15 @@ impl RuleEngine {
     /// version, or rejects its settings.
     pub fn load(&self, definition: &RuleDefinition) -> Result<LoadedRule, RuleLoadError> {
         let name = definition.name.as_str();
+        if let Some(pool) = self.pool {
+            if definition.limits.max_memory_bytes > pool.max_memory_bytes {
+                return Err(RuleLoadError::MemoryAbovePool {
+                    rule: name.to_string(),
+                    requested: definition.limits.max_memory_bytes,
+                    slot: pool.max_memory_bytes,
+                });
+            }
+        }
         let bytes = read_source(name, &definition.source)?;
         let digest: String = Sha256::digest(&bytes).iter().map(|byte| format!("{byte:02x}")).collect();
 

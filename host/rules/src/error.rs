@@ -91,6 +91,17 @@ pub enum RuleLoadError {
         reason: String,
     },
 
+    /// The rule's memory limit is larger than the engine's pool slots.
+    #[error("rule `{rule}`: memory limit of {requested} bytes exceeds the {slot} bytes of the engine's memory slots; restart the gateway to size the slots for it")]
+    MemoryAbovePool {
+        /// Name of the rule in the configuration.
+        rule: String,
+        /// The rule's memory limit in bytes.
+        requested: usize,
+        /// The slot size in bytes.
+        slot: usize,
+    },
+
     /// The wasmtime engine could not be created.
     #[error("cannot create the WebAssembly engine: {0}")]
     Engine(String),

@@ -22,7 +22,7 @@ mod version;
 mod view;
 
 pub use definition::{FailurePolicy, RuleDefinition, RuleSource};
-pub use engine::{EPOCH_TICK, RuleEngine};
+pub use engine::{EPOCH_TICK, PoolSize, RuleEngine};
 pub use error::{RuleFailure, RuleLoadError};
 pub use limits::RuleLimits;
 pub use output::{MAX_CAPTURE_BYTES, MAX_LINES_PER_MINUTE};

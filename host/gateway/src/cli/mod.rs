@@ -1,3 +1,4 @@
 //! Subcommands of `mailgate` that need more than a few lines.
 
 pub mod rule_test;
+pub mod history;

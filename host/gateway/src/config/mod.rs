@@ -34,6 +34,8 @@ pub struct Config {
     pub rule_set: RuleSetConfig,
     /// The administration endpoint.
     pub admin: AdminConfig,
+    /// The email and processing history.
+    pub history: HistoryConfig,
     /// The rules, run in this order on every message.
     #[serde(default = "default_rules")]
     pub rules: Vec<RuleConfig>,
@@ -48,6 +50,7 @@ impl Default for Config {
             delivery: DeliveryConfig::default(),
             rule_set: RuleSetConfig::default(),
             admin: AdminConfig::default(),
+            history: HistoryConfig::default(),
             rules: default_rules(),
         }
     }
@@ -202,11 +205,17 @@ pub struct RuleSetConfig {
     /// Add an `X-Mailgate-Rule-Set` header with the id of the rule set that
     /// processed the message. Default false.
     pub add_header: bool,
+    /// Use wasmtime's pooling allocator: instances come from slots reserved
+    /// at start, which makes each invocation several times cheaper. The pool
+    /// has `smtp.max_connections` + 8 slots, each with room for the larger of
+    /// 256 MiB and the largest `max_memory_mib` of the rules; a rule reloaded
+    /// later with a larger limit needs a restart. Default true.
+    pub pooling: bool,
 }
 
 impl Default for RuleSetConfig {
     fn default() -> Self {
-        RuleSetConfig { cache_dir: PathBuf::from("mailgate-data/cache"), watch: true, add_header: false }
+        RuleSetConfig { cache_dir: PathBuf::from("mailgate-data/cache"), watch: true, add_header: false, pooling: true }
     }
 }
 
@@ -225,6 +234,25 @@ pub struct AdminConfig {
 impl Default for AdminConfig {
     fn default() -> Self {
         AdminConfig { listen: SocketAddr::from(([127, 0, 0, 1], 8025)), token: None }
+    }
+}
+
+/// Settings of the email and processing history.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistoryConfig {
+    /// Record every message. Default true.
+    pub enabled: bool,
+    /// SQLite database file. Default `mailgate-data/history.sqlite`.
+    pub path: PathBuf,
+    /// Days a record is kept; older records are deleted once an hour. 0
+    /// keeps records forever. Default 90.
+    pub retention_days: u32,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        HistoryConfig { enabled: true, path: PathBuf::from("mailgate-data/history.sqlite"), retention_days: 90 }
     }
 }
 

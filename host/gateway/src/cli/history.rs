@@ -1,0 +1,171 @@
+//! `mailgate history`: lists and shows messages from the history database.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use mailgate::Config;
+use mailgate::admin::find_record;
+use mailgate_history::{AsyncHistoryStore, HistoryQuery, MessageRecord, Outcome, OutcomeKind, RuleStatus, UploadStatus};
+
+/// Filters of `mailgate history list`.
+#[derive(Debug, Default, clap::Args)]
+pub struct ListFilters {
+    /// Only messages received at or after this time (RFC 3339, e.g.
+    /// 2026-12-01T00:00:00Z).
+    #[arg(long)]
+    pub from: Option<DateTime<Utc>>,
+    /// Only messages received before this time (RFC 3339).
+    #[arg(long)]
+    pub to: Option<DateTime<Utc>>,
+    /// Only messages from this envelope sender (whole address, any case).
+    #[arg(long)]
+    pub sender: Option<String>,
+    /// Only messages to this recipient (whole address, any case).
+    #[arg(long)]
+    pub recipient: Option<String>,
+    /// Only messages whose subject contains this text (any case).
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// Only the message with this Message-ID (without angle brackets).
+    #[arg(long)]
+    pub message_id: Option<String>,
+    /// Only messages with this outcome: delivered, temporary_failure,
+    /// rejected or blocked.
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// Maximum number of messages shown (default 100, at most 1000).
+    #[arg(long)]
+    pub limit: Option<u32>,
+    /// Number of matching messages skipped first, for paging.
+    #[arg(long, default_value_t = 0)]
+    pub offset: u64,
+}
+
+async fn open(config_path: Option<&Path>) -> Result<AsyncHistoryStore> {
+    let config = match config_path {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    let path = config.history.path;
+    if !path.exists() {
+        bail!("no history database at {}; has the gateway processed a message with this configuration?", path.display());
+    }
+    AsyncHistoryStore::open_sqlite(path.clone()).await.with_context(|| format!("cannot open {}", path.display()))
+}
+
+/// Prints the matching messages, newest first.
+pub async fn list(config_path: Option<&Path>, filters: ListFilters) -> Result<()> {
+    let store = open(config_path).await?;
+    let outcome = match filters.outcome.as_deref() {
+        None => None,
+        Some(name) => Some(OutcomeKind::from_name(name).with_context(|| {
+            let known: Vec<&str> = OutcomeKind::ALL.iter().map(|kind| kind.as_str()).collect();
+            format!("unknown outcome `{name}`; use one of: {}", known.join(", "))
+        })?),
+    };
+    let query = HistoryQuery {
+        from: filters.from,
+        to: filters.to,
+        sender: filters.sender,
+        recipient: filters.recipient,
+        subject: filters.subject,
+        message_id: filters.message_id,
+        outcome,
+        limit: filters.limit,
+        offset: filters.offset,
+    };
+
+    let total = store.count(query.clone()).await?;
+    let messages = store.query(query).await?;
+    println!("{:<12}  {:<20}  {:<17}  {:<28}  {:<28}  {}", "QUEUE ID", "RECEIVED (UTC)", "OUTCOME", "SENDER", "RECIPIENTS", "SUBJECT");
+    for message in &messages {
+        println!(
+            "{:<12}  {:<20}  {:<17}  {:<28}  {:<28}  {}",
+            message.queue_id,
+            message.received_at.format("%Y-%m-%d %H:%M:%S"),
+            message.outcome.kind().as_str(),
+            shorten(&message.mail_from, 28),
+            shorten(&message.rcpt_to.join(", "), 28),
+            message.subject.as_deref().unwrap_or("")
+        );
+    }
+    println!("{} of {total} matching message(s) shown", messages.len());
+    Ok(())
+}
+
+/// Prints one message's full record.
+pub async fn show(config_path: Option<&Path>, id: &str) -> Result<()> {
+    let store = open(config_path).await?;
+    let Some(record) = find_record(&store, id).await? else {
+        bail!("no message with queue id or record number `{id}` in the history");
+    };
+    print_record(&record);
+    Ok(())
+}
+
+fn print_record(record: &MessageRecord) {
+    println!("queue id:     {}", record.queue_id);
+    println!("received:     {} from {}", record.received_at.to_rfc3339(), record.client_address);
+    println!("sender:       {}", if record.mail_from.is_empty() { "<>" } else { &record.mail_from });
+    println!("recipients:   {}", record.rcpt_to.join(", "));
+    println!("subject:      {}", record.subject.as_deref().unwrap_or("-"));
+    println!("message id:   {}", record.message_id.as_deref().unwrap_or("-"));
+    println!("size:         {} bytes", record.size);
+    println!("rule set:     {}", record.rule_set_id.as_deref().unwrap_or("-"));
+    println!("outcome:      {}", describe_outcome(&record.outcome));
+
+    println!("rules:");
+    for result in &record.rule_results {
+        let status = match &result.status {
+            RuleStatus::NotMatched => "not matched".to_string(),
+            RuleStatus::Ran { actions } if actions.is_empty() => "no actions".to_string(),
+            RuleStatus::Ran { actions } => actions.join("; "),
+            RuleStatus::Failed { error } => format!("FAILED: {error}"),
+        };
+        println!("  {:<24} {status}", result.rule);
+    }
+
+    println!("attachments:");
+    if record.attachments.is_empty() {
+        println!("  none removed or uploaded");
+    }
+    for attachment in &record.attachments {
+        let upload = match &attachment.upload {
+            UploadStatus::Uploaded { file_id, file_url } => format!("uploaded as {file_id}: {file_url}"),
+            UploadStatus::Failed { error, cause } => {
+                format!("upload FAILED ({}): {error}", cause.as_deref().unwrap_or("unknown cause"))
+            }
+            UploadStatus::NotUploaded => "removed, not uploaded".to_string(),
+        };
+        println!("  part {:<3} {} ({} bytes): {upload}", attachment.part_id, attachment.file_name, attachment.size);
+        if !attachment.folder.is_empty() {
+            println!("           folder {}", attachment.folder);
+        }
+    }
+
+    if !record.defects.is_empty() {
+        println!("defects:");
+        for defect in &record.defects {
+            println!("  {defect}");
+        }
+    }
+}
+
+fn describe_outcome(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Delivered { reply } => format!("delivered ({reply})"),
+        Outcome::TemporaryFailure { reason } => format!("temporary failure: {reason}"),
+        Outcome::Rejected { reason } => format!("rejected: {reason}"),
+        Outcome::Blocked { rule, reason } => format!("blocked by rule `{rule}`: {reason}"),
+    }
+}
+
+fn shorten(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_string()
+    } else {
+        let kept: String = text.chars().take(width.saturating_sub(1)).collect();
+        format!("{kept}\u{2026}")
+    }
+}
