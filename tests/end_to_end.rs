@@ -166,3 +166,26 @@ async fn dot_lines_survive_the_round_trip() {
     assert!(delivered.data.ends_with(&original), "{}", String::from_utf8_lossy(&delivered.data));
     gateway.shutdown().await;
 }
+
+#[tokio::test]
+async fn long_lines_rewrapped_for_next_hop() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start().await;
+    let gateway = start_gateway(config(data_dir.path(), sink.address, vec![shipped_rule("secure-storage")])).await;
+    let original = std::fs::read(mailgate_tests::workspace().join("tests/corpus/26-long-lines-and-huge-headers.eml")).unwrap();
+    let longest_before = original.split(|byte| *byte == b'\n').map(<[u8]>::len).max().unwrap();
+    assert!(longest_before > 1000, "the case must contain a long line");
+
+    let reply = send_message(gateway.smtp_address(), &original).await;
+    assert_eq!(reply.code, 250, "{reply:?}");
+
+    let delivered = sink.next_message().await;
+    let longest_after = delivered.data.split(|byte| *byte == b'\n').map(<[u8]>::len).max().unwrap();
+    assert!(longest_after <= 1000, "a line of {longest_after} octets reached the next hop");
+    let html = MessageParser::default().parse(&delivered.data).unwrap().body_html(0).unwrap().to_string();
+    let original_html = MessageParser::default().parse(&original).unwrap().body_html(0).unwrap().to_string();
+    let before_body_end = &original_html[..original_html.find("</body>").expect("the case has a </body>")];
+    assert!(html.starts_with(before_body_end), "HTML content changed");
+    assert!(html.contains("mailgate-notice"), "notice for the removed PDF missing");
+    gateway.shutdown().await;
+}

@@ -75,6 +75,36 @@ async fn swap_during_stream_loses_nothing() {
 }
 
 #[tokio::test]
+async fn file_change_reloads_once() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start().await;
+    let config_file = data_dir.path().join("mailgate.toml");
+    write_rules(&config_file, "[[rules]]\nname = \"secure-storage\"\nshipped = \"secure-storage\"\n");
+    let mut settings = config(data_dir.path(), sink.address, vec![shipped_rule("secure-storage")]);
+    settings.rule_set.watch = true;
+    let gateway = mailgate::Gateway::start_with_file(settings, Some(config_file.clone())).await.unwrap();
+    let reloader = gateway.reloader();
+    let first = gateway.rule_set_id();
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    write_rules(&config_file, "[[rules]]\nname = \"strip\"\nshipped = \"no-attachment\"\n");
+    let mut waited = Duration::ZERO;
+    while gateway.rule_set_id() == first && waited < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += Duration::from_millis(100);
+    }
+    assert_ne!(gateway.rule_set_id(), first, "the change was not picked up");
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let settled = reloader.attempts();
+    let _ = std::fs::read_to_string(&config_file).unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(reloader.attempts(), settled, "reading the file must not reload");
+    assert!(settled <= 3, "{settled} reloads for one change");
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
 async fn failed_reload_keeps_running_set() {
     let data_dir = tempfile::tempdir().unwrap();
     let sink = SmtpSink::start().await;

@@ -130,12 +130,26 @@ async fn rules(State(state): State<AdminState>, headers: HeaderMap) -> Response 
         .map(|configured| {
             let rule = &configured.rule;
             let limits = rule.limits();
+            let definition = rule.definition();
+            let source = match &definition.source {
+                mailgate_rules::RuleSource::Shipped(name) => json!({"shipped": name}),
+                mailgate_rules::RuleSource::File(path) => json!({"path": path.display().to_string()}),
+            };
+            let on_failure = match definition.on_failure {
+                mailgate_rules::FailurePolicy::TemporaryFailure => "temporary-failure",
+                mailgate_rules::FailurePolicy::Skip => "skip",
+                mailgate_rules::FailurePolicy::Block => "block",
+            };
+            let settings: serde_json::Map<String, serde_json::Value> =
+                definition.settings.iter().map(|(name, value)| (name.clone(), json!(value))).collect();
             json!({
                 "name": rule.name(),
+                "source": source,
                 "sha256": rule.digest(),
                 "timeout_ms": limits.timeout.as_millis() as u64,
                 "max_memory_bytes": limits.max_memory_bytes,
-                "on_failure": format!("{:?}", rule.definition().on_failure),
+                "on_failure": on_failure,
+                "settings": settings,
             })
         })
         .collect();

@@ -111,8 +111,10 @@ enum RuleCommand {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(EnvFilter::try_from_env("MAILGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
 
@@ -120,10 +122,24 @@ async fn main() -> std::process::ExitCode {
     match execute(cli.command).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", error_chain(&error));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, leaving out a cause whose text the
+/// message already contains (many messages quote their cause).
+fn error_chain(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 async fn execute(command: Command) -> Result<()> {
@@ -200,6 +216,8 @@ async fn reload(config_path: Option<&Path>) -> Result<()> {
     if status.is_success() {
         println!("rule set {} loaded", body["rule_set"].as_str().unwrap_or("?"));
         Ok(())
+    } else if status == reqwest::StatusCode::UNAUTHORIZED {
+        bail!("the admin endpoint at {url} rejected the token; use the token the running gateway was started with")
     } else {
         bail!(
             "reload failed ({status}): {}; the running rule set {} stays",

@@ -13,6 +13,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use mailgate_rules::{RuleEngine, RuleLoadError};
@@ -51,18 +52,26 @@ pub struct Reloader {
     fallback_config: Config,
     /// Serialises reloads, so two triggers at once load one after the other.
     running: Mutex<()>,
+    /// Number of reloads attempted since start.
+    attempts: AtomicU64,
 }
 
 impl Reloader {
     /// Creates a reloader for `rule_set` that reads `config_path` on every
     /// reload, or uses `fallback_config` when the gateway runs without a file.
     pub fn new(engine: Arc<RuleEngine>, rule_set: SharedRuleSet, config_path: Option<PathBuf>, fallback_config: Config) -> Reloader {
-        Reloader { engine, rule_set, config_path, fallback_config, running: Mutex::new(()) }
+        Reloader { engine, rule_set, config_path, fallback_config, running: Mutex::new(()), attempts: AtomicU64::new(0) }
     }
 
     /// Returns the id of the rule set in use.
     pub fn current_id(&self) -> RuleSetId {
         self.rule_set.load().id().clone()
+    }
+
+    /// Returns the number of reloads attempted since start, failed ones
+    /// included.
+    pub fn attempts(&self) -> u64 {
+        self.attempts.load(Ordering::Relaxed)
     }
 
     /// Loads the rules again and swaps them in when all of them load.
@@ -73,6 +82,7 @@ impl Reloader {
     /// running rule set then stays in place.
     pub async fn reload(&self) -> Result<RuleSetId, ReloadError> {
         let _serialised = self.running.lock().await;
+        self.attempts.fetch_add(1, Ordering::Relaxed);
         let previous = self.current_id();
         tracing::info!(rule_set = %previous, "reloading rules");
 
@@ -81,7 +91,11 @@ impl Reloader {
             Ok(rule_set) => {
                 let id = rule_set.id().clone();
                 self.rule_set.store(Arc::new(rule_set));
-                tracing::info!(previous = %previous, rule_set = %id, "rule set swapped");
+                if id == previous {
+                    tracing::info!(rule_set = %id, "rules reloaded; the rule set is unchanged");
+                } else {
+                    tracing::info!(previous = %previous, rule_set = %id, "rule set swapped");
+                }
                 Ok(id)
             }
             Err(error) => {
@@ -129,10 +143,17 @@ pub fn spawn_watcher(reloader: Arc<Reloader>) -> Option<tokio::task::JoinHandle<
 
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
     let mut watcher = match notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(event) = event {
-            for path in event.paths {
-                let _ = sender.send(path);
-            }
+        // Only changes count: the inotify backend also reports opening and
+        // reading a file, and every reload reads the watched files itself.
+        let Ok(event) = event else { return };
+        if !matches!(event.kind, notify::EventKind::Create(_) | notify::EventKind::Modify(_) | notify::EventKind::Remove(_)) {
+            return;
+        }
+        if matches!(event.kind, notify::EventKind::Modify(notify::event::ModifyKind::Metadata(_))) {
+            return;
+        }
+        for path in event.paths {
+            let _ = sender.send(path);
         }
     }) {
         Ok(watcher) => watcher,

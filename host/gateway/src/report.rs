@@ -1,5 +1,5 @@
-//! What the gateway did with one message, collected while it is processed
-//! and stored in the history afterwards.
+//! The report of one message: facts collected while it is processed and
+//! stored in the history afterwards.
 
 use chrono::{DateTime, Utc};
 use mailgate_history::{AttachmentRecord, MessageRecord, Outcome, RuleResult, RuleStatus, UploadStatus};
@@ -82,7 +82,7 @@ impl ProcessReport {
     }
 }
 
-/// The history outcome of a processing result.
+/// Converts a processing result into the history's outcome.
 pub(crate) fn outcome_of(result: &Result<String, ProcessError>) -> Outcome {
     match result {
         Ok(reply) => Outcome::Delivered { reply: reply.clone() },
@@ -92,11 +92,12 @@ pub(crate) fn outcome_of(result: &Result<String, ProcessError>) -> Outcome {
     }
 }
 
-/// The upload status recorded for every file of a failed group upload.
+/// Builds the upload status recorded for every file of a failed group
+/// upload.
 pub(crate) fn failed_upload(error: &VaultError) -> UploadStatus {
     let cause = match error {
         VaultError::Unreachable { .. } => "the vault cannot be reached",
-        VaultError::TimedOut { .. } => "the vault did not answer in time",
+        VaultError::TimedOut { .. } => "the vault did not respond in time",
         VaultError::Unauthorized { .. } => "the vault rejected the API key",
         VaultError::Rejected { .. } => "the vault rejected the request",
         VaultError::InvalidUrl { .. } => "the vault URL is invalid",

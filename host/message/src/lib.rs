@@ -9,6 +9,7 @@
 mod classify;
 mod date;
 mod error;
+mod fold;
 mod folder;
 mod names;
 mod notice;

@@ -16,7 +16,9 @@ const HEADING: &str = "Attachments of this message were moved to secure storage:
 
 /// Renders the notice for a text/plain body, with CR LF line ends.
 pub(crate) fn render_text(links: &[Link]) -> String {
-    let mut text = format!("\r\n\r\n-- \r\n{HEADING}\r\n");
+    // A blank line, not the "-- " signature delimiter: mail clients hide or
+    // drop text after that delimiter when replying.
+    let mut text = format!("\r\n\r\n{HEADING}\r\n");
     for link in links {
         text.push_str(&format!("- {} ({}): {}\r\n", one_line(&link.file_name), human_size(link.size), one_line(&link.url)));
     }

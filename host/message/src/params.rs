@@ -4,10 +4,10 @@
 //! contains: a `Content-Type` whose type is empty (`Content-Type: ;
 //! name="notes.txt"`), and raw 8-bit bytes that are not UTF-8 (a Latin-1
 //! `filename="r\xe9sum\xe9.pdf"`), which it decodes to U+FFFD. This module
-//! reads one parameter of one header field directly from the header block:
-//! folded lines are joined, a quoted value is unquoted, and the bytes are
-//! decoded as UTF-8 when valid, else as windows-1252 (a superset of
-//! Latin-1, the usual charset of such legacy mail).
+//! reads one parameter of one header field directly from the header block.
+//! Folded lines are joined and a quoted value is unquoted. The bytes are
+//! decoded as UTF-8 when valid, else as windows-1252, a superset of
+//! Latin-1 and the usual charset of such legacy mail.
 
 /// Returns the value of parameter `parameter` (case-insensitive) of the first
 /// header field `field` in `header_block`, or `None` when either is missing.
@@ -34,7 +34,7 @@ pub(crate) fn raw_parameter(header_block: &[u8], field: &str, parameter: &str) -
     None
 }
 
-/// The unfolded value bytes of the first field named `field`.
+/// Returns the unfolded value bytes of the first field named `field`.
 fn raw_field_value(header_block: &[u8], field: &str) -> Option<Vec<u8>> {
     let mut value: Option<Vec<u8>> = None;
 
@@ -60,8 +60,8 @@ fn raw_field_value(header_block: &[u8], field: &str) -> Option<Vec<u8>> {
     value
 }
 
-/// A quoted string without its quotes (backslash escapes resolved), or a
-/// token up to the next `;` or white space.
+/// Parses a quoted string without its quotes (backslash escapes resolved),
+/// or a token up to the next `;` or white space.
 fn parse_value(input: &[u8]) -> Vec<u8> {
     if input.first() == Some(&b'"') {
         let mut output = Vec::new();

@@ -17,10 +17,19 @@
 //!
 //! When the message has no text/plain or text/html body, the notice goes into
 //! a new text/plain part at the start of the top-level multipart.
+//!
+//! Lines longer than 998 octets break RFC 5322, and strict servers reject
+//! them. A kept leaf part in 7bit, 8bit or binary with such a line is
+//! encoded again as quoted-printable, which keeps its content and wraps its
+//! lines; its `Content-Transfer-Encoding` field changes accordingly. Parts
+//! inside signed or encrypted content are left alone, since re-encoding
+//! them would break the signature. Over-long top-level header lines are
+//! refolded as [`crate::fold`] describes.
 
 use std::collections::BTreeSet;
 use std::ops::Range;
 
+use crate::fold::refold_header_block;
 use crate::notice::{Link, render_html, render_placeholder, render_text};
 use crate::parse::ParsedMessage;
 use crate::part::{PartId, PartInfo, PartKind, TransferEncoding};
@@ -51,7 +60,12 @@ pub fn rewrite(message: &ParsedMessage, plan: &Rewrite) -> Vec<u8> {
         .copied()
         .filter(|id| message.part(*id).is_some_and(PartInfo::is_attachment))
         .collect();
-    if remove.is_empty() && plan.links.is_empty() {
+    let long_line_edits = long_line_edits(message, &remove);
+    let header_edit = message.parts.first().and_then(|root| {
+        refold_header_block(&message.raw[root.header_range.clone()])
+            .map(|replacement| Edit { range: root.header_range.clone(), replacement })
+    });
+    if remove.is_empty() && plan.links.is_empty() && long_line_edits.is_empty() && header_edit.is_none() {
         return message.raw.clone();
     }
 
@@ -79,14 +93,22 @@ pub fn rewrite(message: &ParsedMessage, plan: &Rewrite) -> Vec<u8> {
         }
     }
 
+    let mut edited_bodies = BTreeSet::new();
     if !plan.links.is_empty() && !notice_placed {
         let body_edits = notice_edits(message, &remove, &plan.links);
         if body_edits.is_empty() {
             edits.extend(new_notice_part(message, &plan.links));
         } else {
-            edits.extend(body_edits);
+            for (part, part_edits) in body_edits {
+                edited_bodies.insert(part);
+                edits.extend(part_edits);
+            }
         }
     }
+    edits.extend(
+        long_line_edits.into_iter().filter(|(part, _)| !edited_bodies.contains(part)).flat_map(|(_, part_edits)| part_edits),
+    );
+    edits.extend(header_edit);
 
     apply(&message.raw, edits)
 }
@@ -132,8 +154,8 @@ fn removal_range(message: &ParsedMessage, parent: PartId, child: PartId) -> Opti
 }
 
 /// Edits that append the notice to the first text/plain and the first
-/// text/html body that are not removed.
-fn notice_edits(message: &ParsedMessage, remove: &BTreeSet<PartId>, links: &[Link]) -> Vec<Edit> {
+/// text/html body that are not removed, grouped by part.
+fn notice_edits(message: &ParsedMessage, remove: &BTreeSet<PartId>, links: &[Link]) -> Vec<(PartId, Vec<Edit>)> {
     let mut edits = Vec::new();
 
     for content_type in ["text/plain", "text/html"] {
@@ -152,14 +174,77 @@ fn notice_edits(message: &ParsedMessage, remove: &BTreeSet<PartId>, links: &[Lin
         };
         let Some(content) = inserted else { continue };
 
-        let mut encoded = transfer::encode(&content, part.transfer_encoding);
-        if part.transfer_encoding == TransferEncoding::QuotedPrintable && !encoded.ends_with(b"\r\n") {
-            encoded.extend_from_slice(b"\r\n");
-        }
-        edits.push(Edit { range: part.body_range.clone(), replacement: encoded });
+        edits.push((part.id, body_edits(message, part, &content)));
     }
 
     edits
+}
+
+/// Edits that replace the body of `part` with `content`, encoded in the
+/// part's transfer encoding, or in quoted-printable when that encoding would
+/// leave a line over [`MAX_LINE_OCTETS`].
+fn body_edits(message: &ParsedMessage, part: &PartInfo, content: &[u8]) -> Vec<Edit> {
+    let keeps_lines = matches!(part.transfer_encoding, TransferEncoding::SevenBit | TransferEncoding::EightBit | TransferEncoding::Binary);
+    let encoding = if keeps_lines && has_long_line(content) { TransferEncoding::QuotedPrintable } else { part.transfer_encoding };
+
+    let mut encoded = transfer::encode(content, encoding);
+    if encoding == TransferEncoding::QuotedPrintable && !encoded.ends_with(b"\r\n") {
+        encoded.extend_from_slice(b"\r\n");
+    }
+    let mut edits = vec![Edit { range: part.body_range.clone(), replacement: encoded }];
+    if encoding != part.transfer_encoding {
+        edits.push(transfer_encoding_edit(message, part, "quoted-printable"));
+    }
+    edits
+}
+
+/// Maximum line length allowed by RFC 5322, in octets without CR LF.
+const MAX_LINE_OCTETS: usize = 998;
+
+fn has_long_line(content: &[u8]) -> bool {
+    content.split(|byte| *byte == b'\n').any(|line| line.strip_suffix(b"\r").unwrap_or(line).len() > MAX_LINE_OCTETS)
+}
+
+/// Edits that re-encode kept leaf parts whose lines are too long, grouped
+/// by part.
+fn long_line_edits(message: &ParsedMessage, remove: &BTreeSet<PartId>) -> Vec<(PartId, Vec<Edit>)> {
+    message
+        .parts
+        .iter()
+        .filter(|part| !matches!(part.kind, PartKind::Container | PartKind::Protected) && !remove.contains(&part.id))
+        .filter(|part| part.content_type != "message/rfc822")
+        .filter(|part| matches!(part.transfer_encoding, TransferEncoding::SevenBit | TransferEncoding::EightBit | TransferEncoding::Binary))
+        .filter(|part| has_long_line(&message.raw[part.body_range.clone()]))
+        .map(|part| (part.id, body_edits(message, part, &part.content)))
+        .collect()
+}
+
+/// An edit that sets the `Content-Transfer-Encoding` of `part` to `value`:
+/// it replaces the existing field, or adds one at the end of the header
+/// block.
+fn transfer_encoding_edit(message: &ParsedMessage, part: &PartInfo, value: &str) -> Edit {
+    let block = &message.raw[part.header_range.clone()];
+    let field = format!("Content-Transfer-Encoding: {value}\r\n");
+
+    for existing in header_fields(block) {
+        // `existing` borrows from `block`, so its address gives its offset.
+        let start = part.header_range.start + (existing.as_ptr() as usize - block.as_ptr() as usize);
+        let name_end = existing.iter().position(|byte| *byte == b':').unwrap_or(0);
+        if existing[..name_end].trim_ascii().eq_ignore_ascii_case(b"Content-Transfer-Encoding") {
+            return Edit { range: start..start + existing.len(), replacement: field.into_bytes() };
+        }
+    }
+
+    // No such field: insert before the blank line that ends the block.
+    let end = part.header_range.end;
+    let insert_at = if message.raw[..end].ends_with(b"\r\n\r\n") {
+        end - 2
+    } else if message.raw[..end].ends_with(b"\n\n") {
+        end - 1
+    } else {
+        end
+    };
+    Edit { range: insert_at..insert_at, replacement: field.into_bytes() }
 }
 
 fn append_text(content: &[u8], notice: &[u8]) -> Vec<u8> {

@@ -163,7 +163,8 @@ fn case_17_hostile_subject_and_sender() {
 #[test]
 fn case_18_message_id_fallbacks() {
     let missing = folder(&case("18-missing-message-id.eml"));
-    assert!(missing.as_str().ends_with(")>") && missing.as_str().contains("_<No Message Id ("), "{missing}");
+    assert!(missing.as_str().ends_with(")>"), "{missing}");
+    assert!(missing.as_str().contains("_<No Message Id ("), "{missing}");
     assert_eq!(missing, folder(&case("18-missing-message-id.eml")));
 
     let odd = folder(&case("18b-odd-message-id.eml"));

@@ -262,3 +262,42 @@ fn corrupt_forwarded_message_parses() {
     let message = ParsedMessage::parse(std::fs::read(path).unwrap()).unwrap();
     assert!(message.attachments().count() >= 1);
 }
+
+#[test]
+fn rewrite_long_lines_reencoded() {
+    let long_line = "x".repeat(2000);
+    let raw = format!(
+        "From: a@example.com\r\nSubject: s\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>{long_line}</p>\r\n\
+--b\r\nContent-Type: text/plain; name=\"data.txt\"\r\nContent-Disposition: attachment\r\n\
+Content-Transfer-Encoding: 8bit\r\n\r\n{long_line}\r\n--b--\r\n"
+    );
+    let message = ParsedMessage::parse(raw.into_bytes()).unwrap();
+
+    let output = rewrite(&message, &Rewrite::default());
+
+    let longest = output.split(|byte| *byte == b'\n').map(<[u8]>::len).max().unwrap();
+    assert!(longest <= 1000, "a line of {longest} octets is left");
+    let parsed = MessageParser::default().parse(&output).unwrap();
+    assert_eq!(parsed.body_html(0).unwrap().trim_end(), format!("<p>{long_line}</p>"));
+    let attachment = parsed.attachment(0).unwrap();
+    assert_eq!(String::from_utf8_lossy(attachment.contents()).trim_end(), long_line);
+    assert_eq!(output.windows(35).filter(|window| window == b"Content-Transfer-Encoding: quoted-p").count(), 2);
+    assert!(!contains(&output, b"Content-Transfer-Encoding: 8bit"));
+}
+
+#[test]
+fn rewrite_long_lines_with_notice() {
+    let long_line = "y".repeat(1500);
+    let raw = format!("From: a@example.com\r\nSubject: s\r\nContent-Type: text/plain\r\n\r\n{long_line}\r\n");
+    let message = ParsedMessage::parse(raw.into_bytes()).unwrap();
+
+    let output = rewrite(&message, &plan(&[], vec![link("a.pdf")]));
+
+    let longest = output.split(|byte| *byte == b'\n').map(<[u8]>::len).max().unwrap();
+    assert!(longest <= 1000, "a line of {longest} octets is left");
+    let parsed = MessageParser::default().parse(&output).unwrap();
+    let text = parsed.body_text(0).unwrap();
+    assert!(text.starts_with(&long_line), "{text}");
+    assert!(text.contains("a.pdf-id"));
+}

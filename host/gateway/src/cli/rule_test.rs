@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use mailgate::{Config, Direction, Plan, RuleConfig, RuleSet};
 use mailgate_message::{Envelope, ParsedMessage, PartKind, StorageNames};
-use mailgate_rules::{FailurePolicy, RuleEngine, RuleInput, shipped_component};
+use mailgate_rules::{FailurePolicy, RuleEngine, RuleInput, SHIPPED_RULES, shipped_component};
 
 /// Runs the dry run and prints the report to standard output.
 pub fn run(rule: Option<&str>, config_path: Option<&Path>, message_path: &Path) -> Result<()> {
@@ -16,7 +16,7 @@ pub fn run(rule: Option<&str>, config_path: Option<&Path>, message_path: &Path) 
         None => Config::default(),
     };
     if let Some(rule) = rule {
-        config.rules = vec![rule_config(rule)];
+        config.rules = vec![rule_config(rule)?];
     }
 
     let raw = std::fs::read(message_path).with_context(|| format!("cannot read {}", message_path.display()))?;
@@ -80,13 +80,17 @@ pub fn run(rule: Option<&str>, config_path: Option<&Path>, message_path: &Path) 
 
 /// Builds the configuration of a rule given on the command line: a shipped
 /// name or a component path.
-fn rule_config(rule: &str) -> RuleConfig {
+fn rule_config(rule: &str) -> Result<RuleConfig> {
     if shipped_component(rule).is_some() {
-        RuleConfig::shipped(rule)
-    } else {
-        let name = Path::new(rule).file_stem().and_then(|stem| stem.to_str()).unwrap_or(rule);
-        RuleConfig::file(name, Path::new(rule).to_path_buf())
+        return Ok(RuleConfig::shipped(rule));
     }
+    let path = Path::new(rule);
+    if !path.exists() {
+        let shipped: Vec<&str> = SHIPPED_RULES.iter().map(|(name, _)| *name).collect();
+        anyhow::bail!("`{rule}` is neither a shipped rule ({}) nor an existing component file", shipped.join(", "));
+    }
+    let name = path.file_stem().and_then(|stem| stem.to_str()).unwrap_or(rule);
+    Ok(RuleConfig::file(name, path.to_path_buf()))
 }
 
 fn print_parts(message: &ParsedMessage) {
