@@ -234,7 +234,12 @@ async fn start_vault(config: &Config) -> Result<(Option<RunningVault>, VaultClie
 
     if let Some(url) = &config.vault.url {
         let api_key = config.vault_api_key().unwrap_or_default();
-        let client = VaultClient::new(VaultClientConfig { base_url: url.clone(), api_key, request_timeout: timeout })?;
+        let client = VaultClient::new(VaultClientConfig {
+            base_url: url.clone(),
+            api_key,
+            request_timeout: timeout,
+            ca_bundle: config.vault.ca_bundle.clone(),
+        })?;
         tracing::info!(url = %url, "using external vault");
         return Ok((None, client));
     }
@@ -250,7 +255,7 @@ async fn start_vault(config: &Config) -> Result<(Option<RunningVault>, VaultClie
     .await?;
     tracing::info!(url = %vault.rest_url(), data_dir = %config.builtin_vault.data_dir.display(), "built-in vault started");
 
-    let client = VaultClient::new(VaultClientConfig { base_url: vault.rest_url(), api_key, request_timeout: timeout })?;
+    let client = VaultClient::new(VaultClientConfig { base_url: vault.rest_url(), api_key, request_timeout: timeout, ca_bundle: None })?;
     Ok((Some(vault), client))
 }
 

@@ -62,6 +62,21 @@ enum Command {
         config: Option<PathBuf>,
     },
 
+    /// Validates the configuration and the rules, then tests the vault and
+    /// the next hop one step at a time and prints a fix for each problem.
+    ///
+    /// Exits with status 0 only when every check passed.
+    Check {
+        /// Configuration file (TOML); without it, the defaults are checked.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+
+        /// Time limit for each network step (name lookup, connect, TLS
+        /// handshake, request, SMTP greeting), in seconds.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+        timeout_secs: u64,
+    },
+
     /// Works with rules without running the gateway.
     #[command(subcommand)]
     Rule(RuleCommand),
@@ -147,6 +162,7 @@ async fn execute(command: Command) -> Result<()> {
         Command::Run { config } => run(config.as_deref()).await,
         Command::Vault { config, listen, data_dir, api_key } => vault(config.as_deref(), listen, data_dir, api_key).await,
         Command::Reload { config } => reload(config.as_deref()).await,
+        Command::Check { config, timeout_secs } => cli::check::run(config.as_deref(), timeout_secs).await,
         Command::History { config, command: HistoryCommand::List(filters) } => cli::history::list(config.as_deref(), filters).await,
         Command::History { config, command: HistoryCommand::Show { id } } => cli::history::show(config.as_deref(), &id).await,
         Command::Rule(RuleCommand::Test { rule, config, message }) => {

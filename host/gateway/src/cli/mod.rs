@@ -2,3 +2,4 @@
 
 pub mod rule_test;
 pub mod history;
+pub mod check;

@@ -131,6 +131,9 @@ pub struct VaultConfig {
     pub root_folder: String,
     /// Limit for each vault request, in seconds. Default 30.
     pub request_timeout_secs: u64,
+    /// PEM file with CA certificates to trust for the external vault's TLS
+    /// certificate, besides the public roots built into the gateway.
+    pub ca_bundle: Option<PathBuf>,
 }
 
 impl Default for VaultConfig {
@@ -140,6 +143,7 @@ impl Default for VaultConfig {
             api_key: None,
             root_folder: "Email Gateway".to_string(),
             request_timeout_secs: 30,
+            ca_bundle: None,
         }
     }
 }

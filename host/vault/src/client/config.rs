@@ -27,6 +27,12 @@ pub struct VaultClientConfig {
     /// Time limit for each HTTP request, from connecting to reading the whole
     /// response. Default: [`DEFAULT_REQUEST_TIMEOUT`] (30 s).
     pub request_timeout: Duration,
+
+    /// PEM file with CA certificates trusted for the vault's TLS certificate,
+    /// in addition to the public roots the client trusts by default (the
+    /// Mozilla root list built into the client, not the system's store).
+    /// Needed for a vault whose certificate comes from a private CA.
+    pub ca_bundle: Option<std::path::PathBuf>,
 }
 
 impl VaultClientConfig {
@@ -36,6 +42,7 @@ impl VaultClientConfig {
             base_url: base_url.into(),
             api_key: api_key.into(),
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            ca_bundle: None,
         }
     }
 }
@@ -46,6 +53,7 @@ impl fmt::Debug for VaultClientConfig {
             .field("base_url", &self.base_url)
             .field("api_key", &"<redacted>")
             .field("request_timeout", &self.request_timeout)
+            .field("ca_bundle", &self.ca_bundle)
             .finish()
     }
 }

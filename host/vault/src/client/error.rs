@@ -22,6 +22,10 @@ pub enum VaultError {
     #[error("invalid vault request: {reason}")]
     InvalidInput { reason: String },
 
+    /// The CA bundle for the vault's certificate could not be used.
+    #[error("cannot use the CA bundle {path}: {reason}; give a PEM file with one or more CA certificates")]
+    InvalidCaBundle { path: std::path::PathBuf, reason: String },
+
     /// No connection to the vault could be opened.
     #[error(
         "cannot connect to the vault at {url}; check that the vault is running and that \
@@ -90,6 +94,7 @@ impl VaultError {
             VaultError::InvalidUrl { .. }
             | VaultError::InvalidApiKey { .. }
             | VaultError::InvalidInput { .. }
+            | VaultError::InvalidCaBundle { .. }
             | VaultError::Unauthorized { .. }
             | VaultError::InvalidResponse { .. } => false,
         }

@@ -71,9 +71,15 @@ impl VaultClient {
             })?;
         authorization.set_sensitive(true);
 
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(config.request_timeout)
-            .connect_timeout(config.request_timeout)
+            .connect_timeout(config.request_timeout);
+        if let Some(path) = &config.ca_bundle {
+            for certificate in read_ca_bundle(path)? {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let http = builder
             .build()
             .map_err(|err| VaultError::InvalidInput {
                 reason: format!("cannot build the HTTP client: {err}"),
@@ -288,4 +294,16 @@ mod tests {
             "http://127.0.0.1:8010/vault_rest/file/status/..%2Fa%20b"
         );
     }
+}
+
+/// Reads the CA certificates of a PEM bundle; at least one is required.
+fn read_ca_bundle(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, VaultError> {
+    let invalid = |reason: String| VaultError::InvalidCaBundle { path: path.to_path_buf(), reason };
+
+    let pem = std::fs::read(path).map_err(|error| invalid(error.to_string()))?;
+    let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|error| invalid(error.to_string()))?;
+    if certificates.is_empty() {
+        return Err(invalid("the file contains no certificate".to_string()));
+    }
+    Ok(certificates)
 }
