@@ -51,6 +51,15 @@ pub enum DeliveryReceipt {
     },
 }
 
+impl std::fmt::Display for DeliveryReceipt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeliveryReceipt::Relayed { relay } => write!(f, "accepted by {relay}"),
+            DeliveryReceipt::Stored { path } => write!(f, "stored in {}", path.display()),
+        }
+    }
+}
+
 /// Delivers messages to one next hop.
 #[derive(Clone, Debug)]
 pub struct Delivery {

@@ -14,6 +14,10 @@
 //!
 //! Every request must carry `Authorization: Bearer <admin token>`; others get
 //! `401`. The endpoint listens on loopback by default.
+//!
+//! The same listener serves the web UI under `/admin/ui` (see
+//! [`crate::admin_ui`]), where a browser logs in with the admin token once
+//! and then holds a session cookie.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,11 +35,11 @@ use crate::reload::Reloader;
 use crate::rule_set::SharedRuleSet;
 
 #[derive(Clone)]
-struct AdminState {
-    token: Arc<String>,
-    reloader: Arc<Reloader>,
-    rule_set: SharedRuleSet,
-    history: Option<AsyncHistoryStore>,
+pub(crate) struct AdminState {
+    pub(crate) token: Arc<String>,
+    pub(crate) reloader: Arc<Reloader>,
+    pub(crate) rule_set: SharedRuleSet,
+    pub(crate) history: Option<AsyncHistoryStore>,
 }
 
 /// A running admin endpoint.
@@ -59,7 +63,8 @@ impl AdminServer {
             .route("/admin/rules", get(rules))
             .route("/admin/history", get(history_list))
             .route("/admin/history/{id}", get(history_show))
-            .with_state(state);
+            .with_state(state.clone())
+            .merge(crate::admin_ui::routes(state));
 
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let address = listener.local_addr()?;
@@ -93,7 +98,7 @@ fn authorized(state: &AdminState, headers: &HeaderMap) -> bool {
 }
 
 /// Compares without an early exit on the first differing byte.
-fn constant_time_equal(left: &[u8], right: &[u8]) -> bool {
+pub(crate) fn constant_time_equal(left: &[u8], right: &[u8]) -> bool {
     if left.len() != right.len() {
         return false;
     }

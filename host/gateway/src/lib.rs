@@ -7,6 +7,7 @@
 //! client gets 250 only after the next hop took the message.
 
 pub mod admin;
+mod admin_ui;
 mod config;
 mod failure;
 mod gateway;

@@ -105,10 +105,10 @@ impl Pipeline {
             removed = plan.remove.len(),
             uploaded = plan.upload.len(),
             linked = changes.links.len(),
-            ?receipt,
+            %receipt,
             "message delivered"
         );
-        Ok(format!("{receipt:?}"))
+        Ok(receipt.to_string())
     }
 
 
