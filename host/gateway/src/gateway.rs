@@ -245,14 +245,19 @@ async fn start_vault(config: &Config) -> Result<(Option<RunningVault>, VaultClie
     }
 
     let api_key = config.builtin_vault.api_key.clone().unwrap_or_else(generate_api_key);
-    let vault = VaultServer::start(VaultServerConfig {
+    let server_config = VaultServerConfig {
         listen: config.builtin_vault.listen,
         data_dir: config.builtin_vault.data_dir.clone(),
         api_keys: vec![api_key.clone()],
         public_url: config.builtin_vault.public_url.clone(),
         ..VaultServerConfig::default()
-    })
-    .await?;
+    };
+    let server_config = config
+        .builtin_vault
+        .apply_scan_settings(server_config)
+        .map_err(|reason| GatewayError::Config { setting: "builtin_vault.block_list".to_string(), reason })?;
+
+    let vault = VaultServer::start(server_config).await?;
     tracing::info!(url = %vault.rest_url(), data_dir = %config.builtin_vault.data_dir.display(), "built-in vault started");
 
     let client = VaultClient::new(VaultClientConfig { base_url: vault.rest_url(), api_key, request_timeout: timeout, ca_bundle: None })?;

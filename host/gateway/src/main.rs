@@ -251,19 +251,22 @@ async fn vault(
 ) -> Result<()> {
     let config = load_config(config_path)?;
     let settings = config.builtin_vault;
-    let Some(api_key) = api_key.or(settings.api_key).filter(|key| !key.is_empty()) else {
+    let Some(api_key) = api_key.or_else(|| settings.api_key.clone()).filter(|key| !key.is_empty()) else {
         bail!("missing API key: pass --api-key, set MAILGATE_VAULT_API_KEY, or set builtin_vault.api_key");
     };
 
-    let vault = VaultServer::start(VaultServerConfig {
+    let server_config = VaultServerConfig {
         listen: listen.unwrap_or(settings.listen),
-        data_dir: data_dir.unwrap_or(settings.data_dir),
+        data_dir: data_dir.unwrap_or_else(|| settings.data_dir.clone()),
         api_keys: vec![api_key],
-        public_url: settings.public_url,
+        public_url: settings.public_url.clone(),
         ..VaultServerConfig::default()
-    })
-    .await
-    .context("cannot start the vault")?;
+    };
+    let server_config = settings
+        .apply_scan_settings(server_config)
+        .map_err(|reason| anyhow::anyhow!("invalid builtin_vault.block_list: {reason}"))?;
+
+    let vault = VaultServer::start(server_config).await.context("cannot start the vault")?;
 
     println!("mailgate vault is running at {}", vault.rest_url());
     println!("Press Ctrl-C to stop.");

@@ -17,9 +17,16 @@ pub mod server;
 
 mod file_id;
 
+/// The scanning engines, re-exported so that callers can build the
+/// [`VaultServerConfig::scanner`] without depending on the crate themselves.
+pub use mailgate_scan;
+
 pub use client::{
     AvailabilityState, CHUNK_SIZE, FileStatus, UploadFile, UploadedFile, VaultClient,
     VaultClientConfig, VaultError,
 };
 pub use file_id::FileId;
-pub use server::{RunningVault, VaultServer, VaultServerConfig, VaultServerError};
+pub use server::{
+    RescanError, RescanHours, RescanSummary, RunningVault, VaultServer, VaultServerConfig,
+    VaultServerError,
+};

@@ -8,9 +8,14 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::IpNet;
+use mailgate_vault::mailgate_scan::{
+    BuiltinScanner, ClamdAddress, ClamdConfig, ClamdScanner, Engine, MetaDefenderConfig, MetaDefenderScanner,
+};
+use mailgate_vault::{RescanHours, VaultServerConfig};
 use serde::Deserialize;
 
 mod rules;
@@ -164,6 +169,42 @@ pub struct BuiltinVaultConfig {
     /// generates one at start and uses it itself; `mailgate vault` requires
     /// one (or `MAILGATE_VAULT_API_KEY`).
     pub api_key: Option<String>,
+    /// Scan stored files with `scan_engine` (by default the built-in engine:
+    /// EICAR test file, block list, executables) at the end of each upload
+    /// and again in rescans.
+    /// A blocked file cannot be downloaded until a clean rescan. Default false:
+    /// files are available at once and never scanned.
+    pub scan: bool,
+    /// SHA-256 block list file of the built-in engine, one digest per line,
+    /// read again before each rescan pass. Only used with `scan`. Default none.
+    pub block_list: Option<PathBuf>,
+    /// Engine that scans and rescans stored files: `builtin` (the default),
+    /// `clamd` or `metadefender`. Only used with `scan`.
+    pub scan_engine: ScanEngineConfig,
+    /// clamd address for the `clamd` engine: `host:port`, `unix:/path` or
+    /// an absolute socket path.
+    pub clamd_address: Option<String>,
+    /// MetaDefender Core base URL for the `metadefender` engine, e.g.
+    /// `http://core.example.com:8008`.
+    pub metadefender_url: Option<String>,
+    /// MetaDefender Core API key, sent in the `apikey` header.
+    pub metadefender_api_key: Option<String>,
+    /// Seconds a clean new file stays locked; it becomes downloadable with
+    /// the first clean rescan after that. Only used with `scan`. Default 0,
+    /// no lock.
+    pub lock_interval_secs: u64,
+    /// Age in seconds of a file's last scan at which it is scanned again;
+    /// 0 turns periodic rescans off. Only used with `scan`. Default 86400.
+    pub rescan_period_secs: u64,
+    /// First hour (0-23, UTC) in which periodic rescans run. Default 0.
+    pub rescan_from_hour: u8,
+    /// Hour (1-24, UTC) at which periodic rescans stop. A value below
+    /// `rescan_from_hour` makes the window run past midnight. Default 24,
+    /// which with the default start allows all day.
+    pub rescan_to_hour: u8,
+    /// Require the API key for downloads too. Default false, because the
+    /// links go into emails for recipients who have no key.
+    pub download_requires_auth: bool,
 }
 
 impl Default for BuiltinVaultConfig {
@@ -173,8 +214,93 @@ impl Default for BuiltinVaultConfig {
             data_dir: PathBuf::from("mailgate-data/vault"),
             public_url: None,
             api_key: None,
+            scan: false,
+            block_list: None,
+            scan_engine: ScanEngineConfig::default(),
+            clamd_address: None,
+            metadefender_url: None,
+            metadefender_api_key: None,
+            lock_interval_secs: 0,
+            rescan_period_secs: 24 * 60 * 60,
+            rescan_from_hour: 0,
+            rescan_to_hour: 24,
+            download_requires_auth: false,
         }
     }
+}
+
+impl BuiltinVaultConfig {
+    /// Sets the scanning and download settings of `server` from these
+    /// settings. With `scan`, this loads the block list file.
+    ///
+    /// # Errors
+    ///
+    /// The block list cannot be read or has an invalid line; the message
+    /// names the file and the line.
+    pub fn apply_scan_settings(&self, server: VaultServerConfig) -> Result<VaultServerConfig, String> {
+        let scanner = if self.scan { Some(Arc::new(self.scan_engine()?)) } else { None };
+
+        let all_day = self.rescan_from_hour == 0 && self.rescan_to_hour == 24;
+        let rescan_hours =
+            (!all_day).then_some(RescanHours { from_hour: self.rescan_from_hour, to_hour: self.rescan_to_hour });
+
+        Ok(VaultServerConfig {
+            scanner,
+            lock_interval: Duration::from_secs(self.lock_interval_secs),
+            rescan_period: Duration::from_secs(self.rescan_period_secs),
+            rescan_hours,
+            download_requires_auth: self.download_requires_auth,
+            ..server
+        })
+    }
+}
+
+impl BuiltinVaultConfig {
+    /// Builds the configured scanning engine; the error names the setting.
+    fn scan_engine(&self) -> Result<Engine, String> {
+        match self.scan_engine {
+            ScanEngineConfig::Builtin => {
+                let engine = match &self.block_list {
+                    Some(path) => BuiltinScanner::from_blocklist_file(path).map_err(|err| err.to_string())?,
+                    None => BuiltinScanner::new(),
+                };
+                Ok(Engine::Builtin(engine))
+            }
+            ScanEngineConfig::Clamd => {
+                let address = self
+                    .clamd_address
+                    .as_deref()
+                    .ok_or("builtin_vault.clamd_address is needed with scan_engine = \"clamd\"")?;
+                let address: ClamdAddress =
+                    address.parse().map_err(|reason| format!("invalid builtin_vault.clamd_address `{address}`: {reason}"))?;
+                Ok(Engine::Clamd(ClamdScanner::new(ClamdConfig::new(address))))
+            }
+            ScanEngineConfig::Metadefender => {
+                let url = self
+                    .metadefender_url
+                    .as_deref()
+                    .ok_or("builtin_vault.metadefender_url is needed with scan_engine = \"metadefender\"")?;
+                let mut config = MetaDefenderConfig::new(url);
+                config.api_key = self.metadefender_api_key.clone();
+                let scanner = MetaDefenderScanner::new(config)
+                    .map_err(|error| format!("invalid builtin_vault.metadefender_url `{url}`: {error}"))?;
+                Ok(Engine::MetaDefender(scanner))
+            }
+        }
+    }
+}
+
+/// Scanning engine of the built-in vault, as written in the configuration.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScanEngineConfig {
+    /// EICAR, the SHA-256 block list and file-type checks, in process.
+    #[default]
+    Builtin,
+    /// A ClamAV daemon, through INSTREAM.
+    Clamd,
+    /// MetaDefender Core over REST.
+    Metadefender,
 }
 
 /// Next-hop settings.
@@ -486,6 +612,24 @@ match = { direction = "inbound", recipients = ["example.org"], client_networks =
     }
 
     #[test]
+    fn config_vault_scan_engines() {
+        let clamd = Config::from_toml("[builtin_vault]\nscan = true\nscan_engine = \"clamd\"\nclamd_address = \"127.0.0.1:3310\"\n").unwrap();
+        let server = clamd.builtin_vault.apply_scan_settings(VaultServerConfig::default()).unwrap();
+        assert!(matches!(server.scanner.as_deref(), Some(Engine::Clamd(_))));
+
+        let core = Config::from_toml(
+            "[builtin_vault]\nscan = true\nscan_engine = \"metadefender\"\nmetadefender_url = \"http://127.0.0.1:8008\"\n",
+        )
+        .unwrap();
+        let server = core.builtin_vault.apply_scan_settings(VaultServerConfig::default()).unwrap();
+        assert!(matches!(server.scanner.as_deref(), Some(Engine::MetaDefender(_))));
+
+        let missing = Config::from_toml("[builtin_vault]\nscan = true\nscan_engine = \"clamd\"\n").unwrap();
+        let error = missing.builtin_vault.apply_scan_settings(VaultServerConfig::default()).unwrap_err();
+        assert!(error.contains("clamd_address"), "{error}");
+    }
+
+    #[test]
     fn config_duplicate_rule_names_rejected() {
         let error = Config::from_toml("[[rules]]\nname = \"a\"\nshipped = \"secure-storage\"\n[[rules]]\nname = \"a\"\nshipped = \"no-attachment\"\n").unwrap_err();
         assert!(error.to_string().contains("names two rules"), "{error}");
@@ -507,6 +651,52 @@ match = { direction = "inbound", recipients = ["example.org"], client_networks =
     fn config_example_file_is_valid() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/mailgate.toml");
         Config::load(&path).unwrap();
+    }
+
+    #[test]
+    fn builtin_vault_scan_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let block_list = dir.path().join("blocklist.txt");
+        std::fs::write(&block_list, format!("{}\n", "ab".repeat(32))).unwrap();
+        let text = format!(
+            "[builtin_vault]\nscan = true\nblock_list = {:?}\nlock_interval_secs = 30\n\
+             rescan_period_secs = 600\nrescan_from_hour = 22\nrescan_to_hour = 6\n\
+             download_requires_auth = true\n",
+            block_list.to_str().unwrap()
+        );
+        let config: Config = toml::from_str(&text).unwrap();
+
+        let server = config.builtin_vault.apply_scan_settings(VaultServerConfig::default()).unwrap();
+
+        assert!(server.scanner.is_some());
+        assert_eq!(server.lock_interval, Duration::from_secs(30));
+        assert_eq!(server.rescan_period, Duration::from_secs(600));
+        assert_eq!(server.rescan_hours, Some(RescanHours { from_hour: 22, to_hour: 6 }));
+        assert!(server.download_requires_auth);
+    }
+
+    #[test]
+    fn builtin_vault_scan_defaults() {
+        let server = BuiltinVaultConfig::default().apply_scan_settings(VaultServerConfig::default()).unwrap();
+
+        assert!(server.scanner.is_none());
+        assert_eq!(server.lock_interval, Duration::ZERO);
+        assert_eq!(server.rescan_period, Duration::from_secs(86400));
+        assert_eq!(server.rescan_hours, None);
+        assert!(!server.download_requires_auth);
+    }
+
+    #[test]
+    fn builtin_vault_missing_block_list_rejected() {
+        let settings = BuiltinVaultConfig {
+            scan: true,
+            block_list: Some(PathBuf::from("/nonexistent/mailgate-blocklist.txt")),
+            ..BuiltinVaultConfig::default()
+        };
+
+        let error = settings.apply_scan_settings(VaultServerConfig::default()).unwrap_err();
+
+        assert!(error.contains("mailgate-blocklist.txt"), "{error}");
     }
 
     #[test]

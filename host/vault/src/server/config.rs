@@ -3,7 +3,10 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+
+use mailgate_scan::Engine;
 
 use super::VaultServerError;
 
@@ -12,6 +15,9 @@ pub const DEFAULT_TRANSFER_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
 /// Default for [`VaultServerConfig::session_lifetime`]: one hour.
 pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(60 * 60);
+
+/// Default for [`VaultServerConfig::rescan_period`]: 24 hours.
+pub const DEFAULT_RESCAN_PERIOD: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Settings of the built-in vault.
 ///
@@ -51,6 +57,58 @@ pub struct VaultServerConfig {
     /// `None` uses `http://<local address>`, which other machines can only reach
     /// when the vault listens on an address they can route to.
     pub public_url: Option<String>,
+
+    /// Engine that scans each file when its group is finished and again in
+    /// rescans. `None`, the default, makes files available as soon as their
+    /// group is finished and never scans them.
+    ///
+    /// Before each rescan pass, a [`Engine::Builtin`] engine reads its block
+    /// list file again, so that edits to the list take effect.
+    pub scanner: Option<Arc<Engine>>,
+
+    /// Time after the end of its upload during which a clean file stays
+    /// locked. The file becomes downloadable with the first clean scan at or
+    /// after the end of the interval. Zero, the default, locks no file. Only
+    /// used with a scanner.
+    pub lock_interval: Duration,
+
+    /// Age of a file's last scan at which it is scanned again. Zero turns
+    /// periodic rescans off. Only used with a scanner. Default:
+    /// [`DEFAULT_RESCAN_PERIOD`].
+    pub rescan_period: Duration,
+
+    /// Hours of the day in which periodic rescans run. `None`, the default,
+    /// allows all day. Scans that end a lock interval and retries of failed
+    /// first scans run at any hour.
+    pub rescan_hours: Option<RescanHours>,
+
+    /// Require the bearer token for `GET /vault_rest/file/{id}` too. Default
+    /// false, because the download links go into emails for recipients who
+    /// have no token.
+    pub download_requires_auth: bool,
+}
+
+/// A window of whole hours of the day, in UTC, from `from_hour` (0 to 23,
+/// included) to `to_hour` (1 to 24, excluded). A window whose start is after
+/// its end runs past midnight: 22 to 6 allows 22:00 to 05:59.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RescanHours {
+    pub from_hour: u8,
+    pub to_hour: u8,
+}
+
+impl RescanHours {
+    /// Returns true when `hour` (0 to 23) is inside the window.
+    pub fn contains(&self, hour: u32) -> bool {
+        let from = u32::from(self.from_hour);
+        let to = u32::from(self.to_hour);
+
+        if from < to {
+            (from..to).contains(&hour)
+        } else {
+            hour >= from || hour < to
+        }
+    }
 }
 
 /// An API key that stops working at `expires`.
@@ -81,6 +139,11 @@ impl Default for VaultServerConfig {
             session_lifetime: DEFAULT_SESSION_LIFETIME,
             transfer_timeout: DEFAULT_TRANSFER_TIMEOUT,
             public_url: None,
+            scanner: None,
+            lock_interval: Duration::ZERO,
+            rescan_period: DEFAULT_RESCAN_PERIOD,
+            rescan_hours: None,
+            download_requires_auth: false,
         }
     }
 }
@@ -104,6 +167,11 @@ impl fmt::Debug for VaultServerConfig {
             .field("session_lifetime", &self.session_lifetime)
             .field("transfer_timeout", &self.transfer_timeout)
             .field("public_url", &self.public_url)
+            .field("scanner", &self.scanner)
+            .field("lock_interval", &self.lock_interval)
+            .field("rescan_period", &self.rescan_period)
+            .field("rescan_hours", &self.rescan_hours)
+            .field("download_requires_auth", &self.download_requires_auth)
             .finish()
     }
 }
@@ -170,6 +238,21 @@ pub(crate) fn check_config(config: &VaultServerConfig) -> Result<(), VaultServer
         return Err(invalid(
             "session_lifetime and transfer_timeout must be longer than zero",
         ));
+    }
+
+    if let Some(hours) = config.rescan_hours {
+        let valid = hours.from_hour <= 23
+            && (1..=24).contains(&hours.to_hour)
+            && hours.from_hour != hours.to_hour;
+        if !valid {
+            return Err(VaultServerError::InvalidConfig {
+                reason: format!(
+                    "the rescan hours {} to {} are not a window: the start must be 0 to 23, \
+                     the end 1 to 24, and they must differ; use 0 to 24 for all day",
+                    hours.from_hour, hours.to_hour
+                ),
+            });
+        }
     }
 
     Ok(())
@@ -260,6 +343,43 @@ mod tests {
             ..VaultServerConfig::default()
         };
         assert!(check_config(&empty_password).is_err());
+    }
+
+    #[test]
+    fn rescan_hours_window() {
+        let day = RescanHours {
+            from_hour: 8,
+            to_hour: 18,
+        };
+        let night = RescanHours {
+            from_hour: 22,
+            to_hour: 6,
+        };
+
+        assert!(day.contains(8));
+        assert!(day.contains(17));
+        assert!(!day.contains(18));
+        assert!(!day.contains(7));
+        assert!(night.contains(22));
+        assert!(night.contains(0));
+        assert!(night.contains(5));
+        assert!(!night.contains(6));
+        assert!(!night.contains(21));
+    }
+
+    #[test]
+    fn rescan_hours_checked() {
+        let with_hours = |from_hour, to_hour| VaultServerConfig {
+            rescan_hours: Some(RescanHours { from_hour, to_hour }),
+            ..with_keys(&["key"])
+        };
+
+        assert!(check_config(&with_hours(0, 24)).is_ok());
+        assert!(check_config(&with_hours(22, 6)).is_ok());
+        assert!(check_config(&with_hours(5, 5)).is_err());
+        assert!(check_config(&with_hours(24, 6)).is_err());
+        assert!(check_config(&with_hours(3, 0)).is_err());
+        assert!(check_config(&with_hours(3, 25)).is_err());
     }
 
     #[test]

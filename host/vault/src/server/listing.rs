@@ -23,7 +23,8 @@ use serde_json::{Value, json};
 
 use super::ApiError;
 use super::auth::Principal;
-use super::routes::{AppState, status_json};
+use super::routes::AppState;
+use super::status::status_json;
 use super::store::{FileRecord, folder_id, folder_segments};
 
 /// Maximum `count` of one listing page.

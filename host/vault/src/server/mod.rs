@@ -5,9 +5,11 @@
 //! - `GET /authenticate`: session log-in with a configured user, see `login.rs`.
 //! - `GET /transfer`, `GET`/`PATCH`/`POST /transfer_file`, `POST /transfer`: the
 //!   five upload steps, with both transfer methods, `Stream` and `Chunk`.
-//! - `GET /file/{file_id}`: the content of a file, without authentication,
-//!   because its links go into emails.
-//! - `GET /file/status/{file_id}`: the file's metadata as JSON.
+//! - `GET /file/{file_id}`: the content of a file, without authentication
+//!   unless [`VaultServerConfig::download_requires_auth`] is set, because its
+//!   links go into emails. Blocked and locked files get 403.
+//! - `GET /file/status/{file_id}`: the file's metadata as JSON, with the
+//!   result of its last scan.
 //! - `GET /files/{my|all}/{start}/{count}`, `GET /folder_search/{folder id}/{start}/{count}`
 //!   and `GET /root_folder`: listings, see `listing.rs`.
 //!
@@ -18,6 +20,10 @@
 //! Files and their metadata are kept under the data directory and survive a
 //! restart. Uploads in progress do not, and an upload group left unfinished is
 //! deleted after [`VaultServerConfig::transfer_timeout`].
+//!
+//! With [`VaultServerConfig::scanner`] set, each file is scanned when its
+//! group is finished and rescanned later, see `rescan.rs`; the result and
+//! time of the last scan are kept in the file's metadata.
 
 mod auth;
 mod cleanup;
@@ -27,7 +33,10 @@ mod error;
 mod headers;
 mod listing;
 mod login;
+mod rescan;
 mod routes;
+mod scan_state;
+mod status;
 mod store;
 mod transfer;
 
@@ -36,15 +45,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use mailgate_scan::Scanner;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    DEFAULT_SESSION_LIFETIME, DEFAULT_TRANSFER_TIMEOUT, ExpiringApiKey, VaultServerConfig,
-    VaultUser,
+    DEFAULT_RESCAN_PERIOD, DEFAULT_SESSION_LIFETIME, DEFAULT_TRANSFER_TIMEOUT, ExpiringApiKey,
+    RescanHours, VaultServerConfig, VaultUser,
 };
 pub use error::VaultServerError;
 pub use listing::MAX_PAGE_SIZE;
+pub use rescan::{FAILED_SCAN_RETRY, RescanError, RescanSummary};
 
 pub(crate) use error::ApiError;
 
@@ -107,23 +118,32 @@ impl VaultServer {
             transfers: transfer::Transfers::default(),
             credentials: auth::Credentials::from_config(&config),
             public_url: public_url.clone(),
+            scanning: rescan::Scanning::from_config(&config),
+            download_requires_auth: config.download_requires_auth,
         });
         let cleanup = cleanup::spawn(Arc::downgrade(&state), config.transfer_timeout);
+        let rescans = state
+            .scanning
+            .as_ref()
+            .and_then(|scanning| rescan::spawn(Arc::downgrade(&state), scanning));
 
         let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();
-        let server =
-            axum::serve(listener, routes::router(state)).with_graceful_shutdown(async move {
+        let server = axum::serve(listener, routes::router(state.clone())).with_graceful_shutdown(
+            async move {
                 // A dropped sender also ends the server.
                 let _ = shutdown_receiver.await;
-            });
+            },
+        );
         let task = tokio::spawn(async move { server.await });
 
-        tracing::info!(%local_addr, %public_url, data_dir = %config.data_dir.display(), "vault started");
+        tracing::info!(%local_addr, %public_url, data_dir = %config.data_dir.display(), scanner = ?config.scanner.as_deref().map(Scanner::name), "vault started");
         Ok(RunningVault {
             local_addr,
             shutdown_sender,
             task,
             cleanup,
+            rescans,
+            state,
         })
     }
 }
@@ -135,6 +155,8 @@ pub struct RunningVault {
     shutdown_sender: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
     cleanup: JoinHandle<()>,
+    rescans: Option<JoinHandle<()>>,
+    state: Arc<routes::AppState>,
 }
 
 impl RunningVault {
@@ -148,11 +170,26 @@ impl RunningVault {
         format!("http://{}/vault_rest", self.local_addr)
     }
 
+    /// Runs a rescan pass over every finished file now, whatever the age of
+    /// its last scan and the rescan hours, and returns its counts. The
+    /// built-in engine reads its block list file again first. A pass of the
+    /// background task that is running already finishes before this one starts.
+    ///
+    /// Errors: [`RescanError::NoScanner`] without a configured scanner, and
+    /// [`RescanError::Blocklist`] when the block list file cannot be read, in
+    /// which case no file is scanned.
+    pub async fn rescan_now(&self) -> Result<RescanSummary, RescanError> {
+        rescan::run_pass(&self.state, true).await
+    }
+
     /// Stops accepting connections, waits for the requests in progress to finish
     /// and returns when the server has stopped.
     pub async fn shutdown(self) {
         let _ = self.shutdown_sender.send(());
         self.cleanup.abort();
+        if let Some(rescans) = &self.rescans {
+            rescans.abort();
+        }
 
         match self.task.await {
             Ok(Ok(())) => tracing::info!(local_addr = %self.local_addr, "vault stopped"),

@@ -19,7 +19,9 @@ use tokio::io::AsyncReadExt;
 use tracing::Instrument;
 
 use super::auth::Credentials;
-use super::store::{FileRecord, FileState, Store, is_valid_file_id};
+use super::rescan::Scanning;
+use super::status::{check_downloadable, status_json};
+use super::store::{FileRecord, Store, is_valid_file_id};
 use super::transfer::{self, Transfers};
 use super::{ApiError, MAX_FILE_SIZE, auth, content, listing, login};
 
@@ -34,6 +36,12 @@ pub(crate) struct AppState {
 
     /// Base of the generated links, without a trailing slash.
     pub(crate) public_url: String,
+
+    /// The scanner and its rescan settings, `None` when files are not scanned.
+    pub(crate) scanning: Option<Scanning>,
+
+    /// Whether downloads require a bearer token like the other endpoints.
+    pub(crate) download_requires_auth: bool,
 }
 
 impl AppState {
@@ -46,11 +54,12 @@ impl AppState {
     }
 }
 
-/// Builds the router. Downloads need no token, because their links go into
+/// Builds the router. Downloads need no token unless
+/// [`AppState::download_requires_auth`] is set, because their links go into
 /// emails, and log-in takes a user name and password instead. Every other
 /// endpoint requires a bearer token.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
-    let authenticated = Router::new()
+    let mut authenticated = Router::new()
         .route(
             "/vault_rest/transfer",
             get(transfer::start_group).post(transfer::finish_group),
@@ -70,15 +79,19 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             "/vault_rest/folder_search/{folder_id}/{start}/{count}",
             get(listing::search_folder),
         )
-        .route("/vault_rest/root_folder", get(listing::root_folder))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_token,
-        ));
+        .route("/vault_rest/root_folder", get(listing::root_folder));
+    let mut public = Router::new().route("/vault_rest/authenticate", get(login::authenticate));
 
-    let public = Router::new()
-        .route("/vault_rest/file/{file_id}", get(download))
-        .route("/vault_rest/authenticate", get(login::authenticate));
+    if state.download_requires_auth {
+        authenticated = authenticated.route("/vault_rest/file/{file_id}", get(download));
+    } else {
+        public = public.route("/vault_rest/file/{file_id}", get(download));
+    }
+
+    let authenticated = authenticated.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_token,
+    ));
 
     // The upload handler streams the raw body and stops at the announced
     // file_size, which this limit does not cover. The limit bounds any
@@ -133,12 +146,13 @@ async fn unknown_endpoint() -> ApiError {
     )
 }
 
-/// `GET /file/{file_id}`: the content of an available file.
+/// `GET /file/{file_id}`: the content of a file that [`check_downloadable`] accepts.
 async fn download(
     State(state): State<Arc<AppState>>,
     Path(file_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let record = available_record(&state, &file_id)?;
+    let record = find_record(&state, &file_id)?;
+    check_downloadable(&record)?;
 
     let content_path = state.store.content_path(&record.file_id);
     let file = tokio::fs::File::open(&content_path)
@@ -174,28 +188,6 @@ async fn file_status(
     Ok(Json(status_json(&state, &record)))
 }
 
-/// Builds the status of a file, the form that the status endpoint and the
-/// listings return.
-pub(crate) fn status_json(state: &AppState, record: &FileRecord) -> serde_json::Value {
-    let available = record.state == FileState::Available;
-    let availability_state = if available { "Available" } else { "Composing" };
-
-    serde_json::json!({
-        "file_id": record.file_id,
-        "name": record.name,
-        "path": record.path,
-        "folder_id": record.folder_id,
-        "availability_state": availability_state,
-        "can_be_downloaded": available,
-        "is_locked": false,
-        "size": record.size,
-        "group_id": record.group_id,
-        "owner": record.owner,
-        "created": record.created,
-        "file_url": state.file_url(&record.file_id),
-    })
-}
-
 /// Looks up a file's record. Ids of a form the vault never generates get
 /// the same 404 as unknown ids.
 fn find_record(state: &AppState, file_id: &str) -> Result<FileRecord, ApiError> {
@@ -206,23 +198,6 @@ fn find_record(state: &AppState, file_id: &str) -> Result<FileRecord, ApiError> 
     }
 
     state.store.file(file_id).ok_or_else(not_found)
-}
-
-/// Looks up a file's record and checks that its group is finished.
-fn available_record(state: &AppState, file_id: &str) -> Result<FileRecord, ApiError> {
-    let record = find_record(state, file_id)?;
-
-    if record.state != FileState::Available {
-        return Err(ApiError::new(
-            axum::http::StatusCode::CONFLICT,
-            "FILE_NOT_AVAILABLE",
-            format!(
-                "file {file_id} is not available yet, because its upload group is not finished"
-            ),
-        ));
-    }
-
-    Ok(record)
 }
 
 /// Builds `attachment; filename="<ASCII fallback>"; filename*=UTF-8''<name>` (RFC 6266).

@@ -16,17 +16,27 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use chrono::{DateTime, Utc};
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
 use super::auth::API_KEY_OWNER;
+use super::scan_state::ScanRecord;
 
 /// Life-cycle state of a stored file. A file is `Composing` from the end of its
-/// upload until its group is finished, and then `Available`.
+/// upload until its group is finished. Without a scanner it is then
+/// `Available`. With one, the scans decide between `Available`, `Blocked` and
+/// `ScanFailed`, as `scan_state.rs` describes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum FileState {
     Composing,
     Available,
+
+    /// The last conclusive scan blocked the file; `blocked_reason` says why.
+    Blocked,
+
+    /// Every scan so far failed, so the file has no verdict yet.
+    ScanFailed,
 }
 
 /// Metadata of a finished file.
@@ -51,6 +61,19 @@ pub(crate) struct FileRecord {
     /// and for records written before owners were recorded.
     #[serde(default = "api_key_owner")]
     pub(crate) owner: String,
+
+    /// The most recent scan, `None` for files never scanned.
+    #[serde(default)]
+    pub(crate) last_scan: Option<ScanRecord>,
+
+    /// Reason of the scan that blocked the file, set while it is `Blocked`.
+    #[serde(default)]
+    pub(crate) blocked_reason: Option<String>,
+
+    /// End of the lock interval. The file stays locked until a clean scan at
+    /// or after this time; `None` when it is not locked.
+    #[serde(default)]
+    pub(crate) locked_until: Option<DateTime<Utc>>,
 }
 
 fn api_key_owner() -> String {
@@ -375,6 +398,9 @@ mod tests {
             created: "2026-09-28T00:00:00Z".to_owned(),
             state,
             owner: API_KEY_OWNER.to_owned(),
+            last_scan: None,
+            blocked_reason: None,
+            locked_until: None,
         };
         let composing = "0123456789abcdef0123456789abcdef";
         let available = "fedcba9876543210fedcba9876543210";

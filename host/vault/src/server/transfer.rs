@@ -21,6 +21,7 @@ use super::headers::{
     check_expires_after, check_file_name, check_folder_path, decoded_header, group_id_header,
     missing_header, optional_header, parse_file_size, required_header,
 };
+use super::rescan;
 use super::routes::AppState;
 use super::store::{FileRecord, FileState};
 
@@ -301,6 +302,9 @@ pub(crate) async fn finish_file(
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         state: FileState::Composing,
         owner: principal.user_id.clone(),
+        last_scan: None,
+        blocked_reason: None,
+        locked_until: None,
     };
     state
         .store
@@ -358,7 +362,8 @@ fn missing_range(pending: &PendingFile, start: u64, end: u64) -> ApiError {
     )
 }
 
-/// Step 5, `POST /transfer`: makes all files of the group available and returns their links.
+/// Step 5, `POST /transfer`: makes all files of the group available, or scans
+/// them first when a scanner is configured, and returns their links.
 ///
 /// `expires_after` (`DD:HH:MM:SS`) is checked for its form but not applied.
 pub(crate) async fn finish_group(
@@ -402,7 +407,7 @@ pub(crate) async fn finish_group(
 
     let mut listed = Vec::with_capacity(records.len());
     for mut record in records {
-        record.state = FileState::Available;
+        rescan::scan_new_file(&state, &mut record).await;
         state
             .store
             .write_file(&record)
