@@ -20,9 +20,15 @@ struct Run {
 /// Writes `extra` after a base configuration whose built-in vault, vault
 /// storage and Maildir are usable, and runs `mailgate check` on it in `directory`.
 async fn check(directory: &Path, extra: &str) -> Run {
+    check_with_vault_settings(directory, "", extra).await
+}
+
+/// Runs `mailgate check` like [`check`], with `vault_settings` added to the
+/// `[builtin_vault]` section.
+async fn check_with_vault_settings(directory: &Path, vault_settings: &str, extra: &str) -> Run {
     let vault_port = free_port().await;
     let config = format!(
-        "[builtin_vault]\nlisten = \"127.0.0.1:{vault_port}\"\ndata_dir = \"vault\"\n\n[rule_set]\ncache_dir = \"cache\"\n\n{extra}"
+        "[builtin_vault]\nlisten = \"127.0.0.1:{vault_port}\"\ndata_dir = \"vault\"\n{vault_settings}\n[rule_set]\ncache_dir = \"cache\"\n\n{extra}"
     );
     let config_path = directory.join("mailgate.toml");
     std::fs::write(&config_path, config).unwrap();
@@ -336,4 +342,29 @@ async fn check_relay_greeting_passes() {
     assert!(run.success, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("OK    next hop: relay"), "{}", run.stdout);
     assert!(run.stdout.contains("220 relay.test ESMTP ready"), "{}", run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_builtin_scanner_passes() {
+    let directory = tempfile::tempdir().unwrap();
+
+    let run = check_with_vault_settings(directory.path(), "scan = true\n", "[delivery]\nmaildir = \"maildir\"\n").await;
+
+    assert!(run.success, "{}", run.stdout);
+    assert!(run.stdout.contains("OK    scanner: the builtin engine blocks the EICAR test file"), "{}", run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_clamd_scanner_refused() {
+    let directory = tempfile::tempdir().unwrap();
+    let closed = {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap()
+    };
+
+    let settings = format!("scan = true\nscan_engine = \"clamd\"\nclamd_address = \"{closed}\"\n");
+    let run = check_with_vault_settings(directory.path(), &settings, "").await;
+
+    assert!(!run.success);
+    assert!(run.stdout.contains("FAIL  scanner: the clamd engine failed"), "{}", run.stdout);
 }

@@ -10,6 +10,7 @@
 mod local;
 mod probe;
 mod relay;
+mod scanner;
 mod vault;
 
 use std::fmt;
@@ -95,6 +96,10 @@ pub async fn run(config_path: Option<&Path>, timeout_secs: u64) -> Result<()> {
                 report(&mut diagnoses, diagnosis);
             }
         }
+    }
+
+    if let Some(diagnosis) = scanner::check(&config, timeout).await {
+        report(&mut diagnoses, diagnosis);
     }
 
     let next_hop = match &config.delivery.relay {
