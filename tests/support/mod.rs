@@ -55,6 +55,7 @@ pub fn config(data_dir: &Path, relay: SocketAddr, rules: Vec<RuleConfig>) -> Con
     config.delivery.relay = Some(relay.to_string());
     config.delivery.timeout_secs = 10;
     config.rule_set.cache_dir = data_dir.join("cache");
+    config.history.path = data_dir.join("history.sqlite");
     config.rule_set.watch = false;
     config.rules = rules;
     config

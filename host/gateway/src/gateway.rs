@@ -151,6 +151,7 @@ impl Gateway {
             }
         });
 
+        let builtin_vault = builtin_vault.map(Arc::new);
         Ok(RunningGateway { smtp_address, builtin_vault, stop: Some(stop), smtp_task, reloader, admin, watcher, pruner, history })
     }
 }
@@ -290,7 +291,7 @@ fn generate_api_key() -> String {
 /// A started gateway.
 pub struct RunningGateway {
     smtp_address: SocketAddr,
-    builtin_vault: Option<RunningVault>,
+    builtin_vault: Option<Arc<RunningVault>>,
     stop: Option<oneshot::Sender<()>>,
     smtp_task: JoinHandle<()>,
     reloader: Arc<Reloader>,
@@ -328,7 +329,12 @@ impl RunningGateway {
 
     /// REST URL of the built-in vault, when it runs.
     pub fn builtin_vault_url(&self) -> Option<String> {
-        self.builtin_vault.as_ref().map(RunningVault::rest_url)
+        self.builtin_vault.as_ref().map(|vault| vault.rest_url())
+    }
+
+    /// The built-in vault, when it runs; used to rescan its files at once.
+    pub fn builtin_vault(&self) -> Option<Arc<RunningVault>> {
+        self.builtin_vault.clone()
     }
 
     /// Stops accepting connections, lets sessions in flight finish within
@@ -350,7 +356,10 @@ impl RunningGateway {
             tracing::error!(%error, "SMTP task ended abnormally");
         }
         if let Some(vault) = self.builtin_vault.take() {
-            vault.shutdown().await;
+            match Arc::try_unwrap(vault) {
+                Ok(vault) => vault.shutdown().await,
+                Err(_) => tracing::warn!("the built-in vault is still in use; it stops with the process"),
+            }
         }
         tracing::info!("gateway stopped");
     }

@@ -193,9 +193,10 @@ async fn run(config_path: Option<&Path>) -> Result<()> {
         println!("  admin:    http://{address}/admin");
     }
     println!("  rule set: {}", gateway.rule_set_id());
-    println!("Press Ctrl-C to stop; send SIGHUP to reload the rules.");
+    println!("Press Ctrl-C to stop; send SIGHUP to reload the rules and rescan the vault.");
 
     let reloader = gateway.reloader();
+    let vault = gateway.builtin_vault();
     let hangups = tokio::spawn(async move {
         let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
             tracing::warn!("cannot listen for SIGHUP; reload through the admin endpoint");
@@ -204,11 +205,15 @@ async fn run(config_path: Option<&Path>) -> Result<()> {
         while hangup.recv().await.is_some() {
             tracing::info!("SIGHUP received");
             let _ = reloader.reload().await;
+            if let Some(vault) = &vault {
+                rescan(vault).await;
+            }
         }
     });
 
     wait_for_signal().await;
     hangups.abort();
+    let _ = hangups.await;
     gateway.shutdown().await;
     Ok(())
 }
@@ -269,11 +274,39 @@ async fn vault(
     let vault = VaultServer::start(server_config).await.context("cannot start the vault")?;
 
     println!("mailgate vault is running at {}", vault.rest_url());
-    println!("Press Ctrl-C to stop.");
+    println!("Press Ctrl-C to stop; send SIGHUP to rescan the stored files now.");
+
+    let vault = std::sync::Arc::new(vault);
+    let rescanner = std::sync::Arc::clone(&vault);
+    let hangups = tokio::spawn(async move {
+        let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP; rescans run on their schedule only");
+            return;
+        };
+        while hangup.recv().await.is_some() {
+            tracing::info!("SIGHUP received");
+            rescan(&rescanner).await;
+        }
+    });
 
     wait_for_signal().await;
-    vault.shutdown().await;
+    hangups.abort();
+    let _ = hangups.await;
+    match std::sync::Arc::try_unwrap(vault) {
+        Ok(vault) => vault.shutdown().await,
+        Err(_) => tracing::warn!("the vault is still in use; it stops with the process"),
+    }
     Ok(())
+}
+
+/// Rescans every stored file of the built-in vault now, rereading its block
+/// list first. A vault without a scanner has nothing to rescan.
+async fn rescan(vault: &mailgate_vault::RunningVault) {
+    match vault.rescan_now().await {
+        Ok(summary) => tracing::info!(?summary, "vault rescanned"),
+        Err(mailgate_vault::RescanError::NoScanner) => {}
+        Err(error) => tracing::error!(%error, "vault rescan failed"),
+    }
 }
 
 /// Waits for Ctrl-C or SIGTERM.

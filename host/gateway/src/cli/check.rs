@@ -139,6 +139,11 @@ fn load_config(path: Option<&Path>) -> Result<(Config, String), Diagnosis> {
 
     match Config::load(path) {
         Ok(config) => Ok((config, format!("{} is valid", path.display()))),
+        Err(error @ mailgate::ConfigError::Read { .. }) => Err(Diagnosis::fail(
+            "configuration",
+            error.to_string(),
+            "check the path given with --config",
+        )),
         Err(error) => Err(Diagnosis::fail(
             "configuration",
             error.to_string(),

@@ -94,10 +94,15 @@ pub(crate) fn parse_base_url(raw: &str) -> Result<Url, VaultError> {
 
     let path = url.path().trim_end_matches('/');
     if path.is_empty() {
-        return Err(invalid(
+        // The product's REST port is 8010 by default; any other port without
+        // a path is often the web UI address (8000 by default) pasted in.
+        let reason = if url.port_or_known_default() == Some(8010) {
+            "the path /vault_rest is missing; add it after the port"
+        } else {
             "the path /vault_rest is missing; this looks like the web UI address, \
-             while the REST API is usually on port 8010 under /vault_rest",
-        ));
+             while the REST API is usually on port 8010 under /vault_rest"
+        };
+        return Err(invalid(reason));
     }
     if path != REST_PATH {
         return Err(invalid(&format!("the path is {path:?}, not /vault_rest")));

@@ -50,7 +50,7 @@ pub async fn check(config: &Config, limit: Duration) -> Option<Diagnosis> {
         Verdict::Failed { reason, .. } => Diagnosis::fail(
             NAME,
             format!("the {engine_name} engine failed: {reason}"),
-            "check the engine's address and that it is running",
+            "correct builtin_vault.clamd_address or metadefender_url, or start the engine",
         ),
         Verdict::Clean { .. } => Diagnosis::fail(
             NAME,
