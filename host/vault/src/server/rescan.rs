@@ -273,22 +273,76 @@ pub(crate) fn spawn(state: Weak<AppState>, scanning: &Scanning) -> Option<JoinHa
     let period = scanning.check_period();
 
     Some(tokio::spawn(async move {
+        let mut repeated = RepeatedError::default();
         loop {
             tokio::time::sleep(period).await;
 
             let Some(state) = state.upgrade() else {
                 break;
             };
-            if let Err(err) = run_pass(&state, false).await {
-                tracing::error!(error = %err, "vault rescan pass failed");
+            match run_pass(&state, false).await {
+                Ok(_) => repeated.clear(),
+                Err(err) => repeated.report(&err.to_string()),
             }
         }
     }))
 }
 
+/// Interval at which an unchanged rescan error is logged again.
+const REPEATED_ERROR_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Rate limit for the error of the background task: a new error is logged
+/// at once, the same error again only every [`REPEATED_ERROR_INTERVAL`],
+/// with the number of passes that failed the same way in between.
+#[derive(Default)]
+struct RepeatedError {
+    last: Option<(String, std::time::Instant)>,
+    suppressed: u64,
+}
+
+impl RepeatedError {
+    fn report(&mut self, error: &str) {
+        let now = std::time::Instant::now();
+        match &self.last {
+            Some((last, logged_at)) if last == error && now.duration_since(*logged_at) < REPEATED_ERROR_INTERVAL => {
+                self.suppressed += 1;
+            }
+            _ => {
+                tracing::error!(error, repeated = self.suppressed, "vault rescan pass failed");
+                self.last = Some((error.to_string(), now));
+                self.suppressed = 0;
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        if self.last.take().is_some() {
+            tracing::info!("vault rescan passes work again");
+        }
+        self.suppressed = 0;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_error_suppressed_until_changed() {
+        let mut repeated = RepeatedError::default();
+
+        repeated.report("block list unreadable");
+        repeated.report("block list unreadable");
+        repeated.report("block list unreadable");
+        assert_eq!(repeated.suppressed, 2);
+
+        repeated.report("another error");
+        assert_eq!(repeated.suppressed, 0);
+        assert_eq!(repeated.last.as_ref().map(|(error, _)| error.as_str()), Some("another error"));
+
+        repeated.clear();
+        assert!(repeated.last.is_none());
+    }
     use crate::server::auth::API_KEY_OWNER;
     use crate::server::scan_state::{ScanRecord, ScanResult};
 
