@@ -3,13 +3,17 @@
 //! well-formed replies.
 //!
 //! Input layout: byte 0 holds switches (bit 0 offers STARTTLS, bit 1
-//! requires TLS, bit 2 lets the simulated handshake succeed), byte 1 sets the
-//! size of the pieces, the rest is what the client sends.
+//! requires TLS, bit 2 lets the simulated handshake succeed, bit 3 denies
+//! relaying outside `fuzz.example`, bit 4 turns on recipient look-ahead,
+//! bit 5 makes the look-ahead reject), byte 1 sets the size of the pieces,
+//! the rest is what the client sends.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mailgate_smtp::protocol::{Event, Session, SessionConfig};
+use mailgate_smtp::protocol::{
+    DomainPattern, Event, RecipientVerdict, RelayPolicy, Session, SessionConfig,
+};
 
 const MAX_LINE_LENGTH: usize = 512;
 const MAX_MESSAGE_SIZE: usize = 4096;
@@ -27,6 +31,18 @@ fuzz_target!(|input: &[u8]| {
         max_data_line_length: 1000,
         starttls: switches & 1 != 0,
         require_tls: switches & 2 != 0,
+        relay: RelayPolicy {
+            accepted_domains: vec![DomainPattern::parse("fuzz.example").expect("valid domain")],
+            client_may_relay: switches & 8 == 0,
+        },
+        verify_recipients: switches & 16 != 0,
+    };
+    let verdict = if switches & 32 != 0 {
+        RecipientVerdict::Reject {
+            reason: "no such user".to_string(),
+        }
+    } else {
+        RecipientVerdict::Accept
     };
     let handshake_succeeds = switches & 4 != 0;
     let piece_size = usize::from(*piece_size).max(1);
@@ -52,6 +68,12 @@ fuzz_target!(|input: &[u8]| {
                     }
                     session.tls_started();
                     assert_eq!(session.buffered(), 0);
+                }
+                Event::VerifyRecipient(_) => {
+                    let reply = session
+                        .recipient_verified(verdict.clone())
+                        .expect("a recipient awaits its verdict");
+                    check_reply(&reply.to_bytes());
                 }
                 Event::Close => return,
             }

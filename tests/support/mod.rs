@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mailgate::{Config, Gateway, RuleConfig, RunningGateway};
-use mailgate_smtp::{MessageHandler, Outcome, ReceivedMessage, SmtpServer, SmtpServerConfig};
+use mailgate_smtp::{DomainPattern, MessageHandler, Outcome, ReceivedMessage, SmtpServer, SmtpServerConfig};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::{Mutex, mpsc};
@@ -92,11 +92,26 @@ impl MessageHandler for Recorder {
 impl SmtpSink {
     /// Starts the sink on an ephemeral loopback port.
     pub async fn start() -> SmtpSink {
+        SmtpSink::start_with(SmtpServerConfig::default()).await
+    }
+
+    /// Starts a sink that takes recipients in `domains` only, as a mail
+    /// server that knows its own domains: others get `550 5.7.1`.
+    pub async fn start_accepting(domains: &[&str]) -> SmtpSink {
+        SmtpSink::start_with(SmtpServerConfig {
+            accepted_domains: domains.iter().map(|domain| DomainPattern::parse(domain).unwrap()).collect(),
+            relay_networks: Vec::new(),
+            ..SmtpServerConfig::default()
+        })
+        .await
+    }
+
+    async fn start_with(config: SmtpServerConfig) -> SmtpSink {
         let config = SmtpServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             hostname: "sink.test".to_string(),
             max_message_size: 64 * 1024 * 1024,
-            ..SmtpServerConfig::default()
+            ..config
         };
         let server = SmtpServer::bind(config).await.unwrap();
         let address = server.local_addr();

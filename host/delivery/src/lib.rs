@@ -10,12 +10,14 @@
 mod error;
 mod line_endings;
 mod maildir;
+mod probe;
 mod relay;
 
 use std::path::PathBuf;
 
 pub use error::DeliveryError;
 pub use line_endings::normalize_line_endings;
+pub use probe::probe_recipient;
 pub use relay::RelayConfig;
 
 /// Destination of processed messages.

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use mail_send::SmtpClientBuilder;
+use mail_send::{SmtpClient, SmtpClientBuilder};
+use tokio::net::TcpStream;
 use mail_send::smtp::message::Message;
 
 use crate::error::DeliveryError;
@@ -39,12 +40,7 @@ pub(crate) async fn send(
 ) -> Result<DeliveryReceipt, DeliveryError> {
     let relay = config.address();
 
-    let mut client = SmtpClientBuilder::new(config.host.as_str(), config.port)
-        .helo_host(config.hello_name.as_str())
-        .timeout(config.timeout)
-        .connect_plain()
-        .await
-        .map_err(|error| map_error(&relay, error))?;
+    let mut client = connect(config).await?;
 
     // mail-send ends the data with CR LF . CR LF itself; without this the
     // message would gain an empty last line.
@@ -60,7 +56,17 @@ pub(crate) async fn send(
     Ok(DeliveryReceipt::Relayed { relay })
 }
 
-fn map_error(relay: &str, error: mail_send::Error) -> DeliveryError {
+/// Connects to the relay and sends EHLO, bounded by the configured timeout.
+pub(crate) async fn connect(config: &RelayConfig) -> Result<SmtpClient<TcpStream>, DeliveryError> {
+    SmtpClientBuilder::new(config.host.as_str(), config.port)
+        .helo_host(config.hello_name.as_str())
+        .timeout(config.timeout)
+        .connect_plain()
+        .await
+        .map_err(|error| map_error(&config.address(), error))
+}
+
+pub(crate) fn map_error(relay: &str, error: mail_send::Error) -> DeliveryError {
     match error {
         mail_send::Error::UnexpectedReply(reply) | mail_send::Error::AuthenticationFailed(reply) => {
             DeliveryError::Rejected { relay: relay.to_string(), code: reply.code, message: reply.message }

@@ -15,7 +15,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::admin::AdminServer;
-use crate::config::{Config, parse_host_port};
+use crate::config::{Config, ConfigError, LookaheadMode, parse_host_port};
+use crate::lookahead::RecipientLookahead;
 use crate::pipeline::{Pipeline, PipelineSettings};
 use crate::reload::{Reloader, spawn_watcher};
 use crate::rule_set::{RuleSet, RuleSetId, SharedRuleSet};
@@ -86,10 +87,7 @@ impl Gateway {
     /// Starts like [`Gateway::start`]; reloads read `config_path` again, and
     /// with `rule_set.watch` a change to that file reloads the rules.
     pub async fn start_with_file(config: Config, config_path: Option<PathBuf>) -> Result<RunningGateway, GatewayError> {
-        config.validate().map_err(|error| match error {
-            crate::config::ConfigError::Invalid { setting, reason } => GatewayError::Config { setting, reason },
-            other => GatewayError::Config { setting: "configuration".to_string(), reason: other.to_string() },
-        })?;
+        config.validate().map_err(config_error)?;
 
         let engine = Arc::new(rule_engine(&config)?.with_cache(&config.rule_set.cache_dir));
         let initial = load_rule_set(&engine, &config).await?;
@@ -109,7 +107,12 @@ impl Gateway {
         };
         let history = open_history(&config).await?;
         let pruner = history.clone().and_then(|store| spawn_pruner(store, config.history.retention_days));
-        let pipeline = Arc::new(Pipeline::new(Arc::clone(&rule_set), vault_client, delivery, history.clone(), settings));
+        let lookahead = recipient_lookahead(&config, &delivery);
+        let mut pipeline = Pipeline::new(Arc::clone(&rule_set), vault_client, delivery, history.clone(), settings);
+        if let Some(lookahead) = lookahead {
+            pipeline = pipeline.with_lookahead(lookahead);
+        }
+        let pipeline = Arc::new(pipeline);
 
         let admin = match config.admin_token() {
             Some(token) => Some(
@@ -133,6 +136,9 @@ impl Gateway {
             max_data_line_length: config.smtp.max_data_line_length,
             tls: smtp_tls(&config)?,
             require_tls: config.smtp.require_tls,
+            accepted_domains: config.accepted_domains().map_err(config_error)?,
+            relay_networks: config.relay_networks(),
+            verify_recipients: config.smtp.recipient_lookahead == LookaheadMode::NextHop,
             ..SmtpServerConfig::default()
         };
         let server = SmtpServer::bind(smtp_config)
@@ -154,6 +160,23 @@ impl Gateway {
         let builtin_vault = builtin_vault.map(Arc::new);
         Ok(RunningGateway { smtp_address, builtin_vault, stop: Some(stop), smtp_task, reloader, admin, watcher, pruner, history })
     }
+}
+
+fn config_error(error: ConfigError) -> GatewayError {
+    match error {
+        ConfigError::Invalid { setting, reason } => GatewayError::Config { setting, reason },
+        other => GatewayError::Config { setting: "configuration".to_string(), reason: other.to_string() },
+    }
+}
+
+/// The look-ahead against the SMTP next hop, when configured.
+fn recipient_lookahead(config: &Config, delivery: &Delivery) -> Option<RecipientLookahead> {
+    if config.smtp.recipient_lookahead != LookaheadMode::NextHop {
+        return None;
+    }
+    let NextHop::Relay(relay) = delivery.next_hop() else { return None };
+    tracing::info!(next_hop = %relay.address(), "recipients are checked at the next hop");
+    Some(RecipientLookahead::new(relay.clone(), config.lookahead_cache_duration()))
 }
 
 /// Smallest memory slot of the pool, so reloaded rules can raise their limit

@@ -12,6 +12,7 @@ mod config;
 mod failure;
 mod gateway;
 mod ids;
+mod lookahead;
 mod matching;
 mod pipeline;
 mod plan;
@@ -20,7 +21,7 @@ mod report;
 mod rule_set;
 
 pub use config::{
-    AdminConfig, BuiltinVaultConfig, Config, ConfigError, DeliveryConfig, DirectionConfig, FailurePolicyConfig,
+    AdminConfig, BuiltinVaultConfig, Config, ConfigError, DeliveryConfig, DirectionConfig, FailurePolicyConfig, LookaheadMode,
     MatchConfig, RuleConfig, RuleSetConfig, SmtpConfig, VaultConfig,
 };
 pub use failure::ProcessError;

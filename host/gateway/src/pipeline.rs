@@ -19,12 +19,13 @@ use mailgate_delivery::{Delivery, OutboundEnvelope};
 use mailgate_message::{Envelope, FolderName, Link, ParsedMessage, Rewrite, StorageNames, rewrite};
 use ipnet::IpNet;
 use mailgate_history::{AsyncHistoryStore, AttachmentRecord, UploadStatus};
-use mailgate_smtp::{MessageHandler, Outcome, ReceivedMessage};
+use mailgate_smtp::{MessageHandler, Outcome, ReceivedMessage, RecipientToVerify, RecipientVerdict};
 use mailgate_vault::{UploadFile, VaultClient};
 use tracing::Instrument;
 
 use crate::failure::ProcessError;
 use crate::ids::QueueId;
+use crate::lookahead::RecipientLookahead;
 use crate::matching::Direction;
 use crate::plan::Plan;
 use crate::report::{ProcessReport, failed_upload, outcome_of};
@@ -50,6 +51,7 @@ pub struct Pipeline {
     delivery: Delivery,
     history: Option<AsyncHistoryStore>,
     settings: PipelineSettings,
+    lookahead: Option<RecipientLookahead>,
 }
 
 impl Pipeline {
@@ -63,7 +65,13 @@ impl Pipeline {
         history: Option<AsyncHistoryStore>,
         settings: PipelineSettings,
     ) -> Pipeline {
-        Pipeline { rule_set, vault, delivery, history, settings }
+        Pipeline { rule_set, vault, delivery, history, settings, lookahead: None }
+    }
+
+    /// Checks recipients at RCPT time with `lookahead`.
+    pub fn with_lookahead(mut self, lookahead: RecipientLookahead) -> Pipeline {
+        self.lookahead = Some(lookahead);
+        self
     }
 
     /// Processes one message and returns the next hop's receipt as text;
@@ -242,6 +250,19 @@ impl MessageHandler for Pipeline {
             }
         }
         .instrument(span)
+    }
+
+    fn verify_recipient(
+        &self,
+        _client_address: std::net::IpAddr,
+        request: RecipientToVerify,
+    ) -> impl std::future::Future<Output = RecipientVerdict> + Send {
+        async move {
+            match &self.lookahead {
+                Some(lookahead) => lookahead.verify(&request.recipient).await,
+                None => RecipientVerdict::Accept,
+            }
+        }
     }
 }
 

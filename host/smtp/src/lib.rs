@@ -39,6 +39,16 @@
 //! | `require_tls` | off | `530 5.7.0` to MAIL before STARTTLS |
 //! | rejected commands per session | 20 ([`protocol::session::MAX_COMMAND_ERRORS`]) | `421 4.7.0` and close |
 //!
+//! # Relay control
+//!
+//! A recipient is taken when its domain is one of
+//! [`SmtpServerConfig::accepted_domains`], or when the client's address lies
+//! in [`SmtpServerConfig::relay_networks`] (default: loopback only); anything
+//! else gets `550 5.7.1 relaying denied`. With
+//! [`SmtpServerConfig::verify_recipients`], each recipient that passes is
+//! then checked by [`MessageHandler::verify_recipient`] (recipient
+//! look-ahead), which answers `250`, `550 5.1.1` or `451 4.4.3`.
+//!
 //! The DATA limits are checked while the data arrives. Once one is exceeded,
 //! the server stores nothing more of that message but keeps reading to the
 //! end marker, so it replies once after the data and the session stays in
@@ -55,7 +65,8 @@
 pub mod protocol;
 pub mod server;
 
+pub use protocol::{DomainPattern, RecipientToVerify, RecipientVerdict};
 pub use server::{
     ConfigError, MessageHandler, Outcome, ReceivedMessage, SessionId, SmtpServer, SmtpServerConfig,
-    TlsConfig, TlsError,
+    TlsConfig, TlsError, loopback_networks,
 };

@@ -19,7 +19,9 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinError, JoinSet};
 use tracing::{Instrument, error, info, info_span, warn};
 
-pub use config::{ConfigError, MIN_DATA_LINE_LENGTH, MIN_LINE_LENGTH, SmtpServerConfig};
+pub use config::{
+    ConfigError, MIN_DATA_LINE_LENGTH, MIN_LINE_LENGTH, SmtpServerConfig, loopback_networks,
+};
 pub use handler::{MessageHandler, Outcome, ReceivedMessage, SessionId};
 pub use tls::{TlsConfig, TlsError};
 

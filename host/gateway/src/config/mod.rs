@@ -18,8 +18,10 @@ use mailgate_vault::mailgate_scan::{
 use mailgate_vault::{RescanHours, VaultServerConfig};
 use serde::Deserialize;
 
+mod relay;
 mod rules;
 
+pub use relay::LookaheadMode;
 pub use rules::{DirectionConfig, FailurePolicyConfig, MatchConfig, RuleConfig};
 use rules::default_rules;
 
@@ -99,6 +101,19 @@ pub struct SmtpConfig {
     pub tls_self_signed: bool,
     /// Reject MAIL until the client has started TLS. Default false.
     pub require_tls: bool,
+    /// Domains whose mail any client may send in: `example.org` for that
+    /// domain, `.example.org` for its subdomains. Default: none.
+    pub accepted_domains: Vec<String>,
+    /// Client networks, in CIDR form, that may send to any domain, besides
+    /// `trusted_networks`. Default loopback: `127.0.0.0/8` and `::1/128`.
+    pub relay_networks: Vec<IpNet>,
+    /// Check each recipient at RCPT time: `off` (default) or `next-hop`,
+    /// which asks the relay in `delivery.relay` with `MAIL FROM:<>` and
+    /// `RCPT TO`.
+    pub recipient_lookahead: LookaheadMode,
+    /// How long a next hop's answer about a recipient is reused, in
+    /// seconds. Default 600.
+    pub lookahead_cache_secs: u64,
 }
 
 impl Default for SmtpConfig {
@@ -118,6 +133,10 @@ impl Default for SmtpConfig {
             tls_private_key: None,
             tls_self_signed: false,
             require_tls: false,
+            accepted_domains: Vec::new(),
+            relay_networks: mailgate_smtp::loopback_networks(),
+            recipient_lookahead: LookaheadMode::Off,
+            lookahead_cache_secs: 600,
         }
     }
 }
@@ -458,6 +477,7 @@ impl Config {
         if self.smtp.require_tls && !has_tls {
             return Err(invalid("smtp.require_tls", "needs smtp.tls_certificate and smtp.tls_private_key, or tls_self_signed"));
         }
+        self.validate_relay()?;
         if self.vault.request_timeout_secs == 0 {
             return Err(invalid("vault.request_timeout_secs", "must be at least 1 second"));
         }

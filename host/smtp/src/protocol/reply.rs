@@ -123,6 +123,15 @@ pub fn sanitize_text(text: &str) -> String {
         .collect()
 }
 
+/// Returns `reason`, or `default` when `reason` is empty or blank.
+pub(crate) fn or_default<'a>(reason: &'a str, default: &'a str) -> &'a str {
+    if reason.trim().is_empty() {
+        default
+    } else {
+        reason
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,11 @@
 //! never executed. Once [`Session::tls_started`] is called, the session is
 //! back in its state after the greeting: the client must send EHLO again and
 //! any envelope is gone.
+//!
+//! RCPT: the relay policy of [`SessionConfig::relay`] decides first. With
+//! [`SessionConfig::verify_recipients`], a recipient that passes it is
+//! handed to the owner as [`Event::VerifyRecipient`], and the session waits
+//! for [`Session::recipient_verified`] before it reads the next command.
 
 mod config;
 
@@ -21,6 +26,7 @@ pub use config::{DEFAULT_MAX_DATA_LINE_LENGTH, DEFAULT_MAX_HEADER_SIZE, SessionC
 use super::command::{Command, CommandError, parse_command};
 use super::data::{DataError, DataLimits, DataReceiver};
 use super::input::{InputBuffer, Line};
+use super::recipient::{RecipientToVerify, RecipientVerdict, recipient_ok};
 use super::reply::Reply;
 
 /// Number of rejected commands after which the session is closed with 421.
@@ -39,6 +45,9 @@ pub enum Event {
     /// and call [`Session::tls_started`], or close the connection if the
     /// handshake fails.
     StartTls,
+    /// Check this recipient, then call [`Session::recipient_verified`] with
+    /// the verdict and send the reply it returns.
+    VerifyRecipient(RecipientToVerify),
 }
 
 /// Envelope and text of one message whose data ended with CR LF `.` CR LF.
@@ -58,6 +67,8 @@ enum Mode {
     Command,
     Data(DataReceiver),
     AwaitingOutcome,
+    /// Waiting for [`Session::recipient_verified`] about this recipient.
+    AwaitingRecipient(String),
     /// Discarding the octets of a rejected BDAT chunk.
     SkippingChunk {
         remaining: u64,
@@ -170,7 +181,10 @@ impl Session {
                     _ => None,
                 }
             }
-            Mode::AwaitingOutcome | Mode::AwaitingTls | Mode::Closed => None,
+            Mode::AwaitingOutcome
+            | Mode::AwaitingRecipient(_)
+            | Mode::AwaitingTls
+            | Mode::Closed => None,
             Mode::StartingTls => {
                 self.mode = Mode::AwaitingTls;
                 Some(Event::StartTls)
@@ -198,6 +212,23 @@ impl Session {
         self.mode = Mode::Command;
     }
 
+    /// Takes the verdict about the recipient of the last
+    /// [`Event::VerifyRecipient`] and returns the reply to its RCPT. Returns
+    /// `None`, and changes nothing, when no recipient awaits a verdict.
+    pub fn recipient_verified(&mut self, verdict: RecipientVerdict) -> Option<Reply> {
+        let Mode::AwaitingRecipient(recipient) = std::mem::replace(&mut self.mode, Mode::Command)
+        else {
+            return None;
+        };
+
+        if verdict == RecipientVerdict::Accept
+            && let Some(transaction) = &mut self.transaction
+        {
+            transaction.rcpt_to.push(recipient);
+        }
+        Some(verdict.reply())
+    }
+
     /// Ends the transaction of the last [`Event::Message`] and resumes
     /// reading commands. The HELO name stays.
     pub fn complete_message(&mut self) {
@@ -208,15 +239,17 @@ impl Session {
     }
 
     fn next_command_event(&mut self) -> Option<Event> {
-        let reply = match self.input.next_line(self.config.max_line_length)? {
-            Line::TooLong => Reply::new(500, "5.5.2", "line too long"),
+        let event = match self.input.next_line(self.config.max_line_length)? {
+            Line::TooLong => Event::Reply(Reply::new(500, "5.5.2", "line too long")),
             Line::Complete(line) => match parse_command(&line) {
                 Ok(command) => self.execute(command),
-                Err(error) => error_reply(&error),
+                Err(error) => Event::Reply(error_reply(&error)),
             },
         };
 
-        if is_command_error(&reply) {
+        if let Event::Reply(reply) = &event
+            && is_command_error(reply)
+        {
             self.error_count += 1;
             if self.error_count >= MAX_COMMAND_ERRORS {
                 self.mode = Mode::Closing;
@@ -228,7 +261,7 @@ impl Session {
             }
         }
 
-        Some(Event::Reply(reply))
+        Some(event)
     }
 
     fn skip_chunk(&mut self, remaining: u64) {
@@ -283,15 +316,15 @@ impl Session {
         }
     }
 
-    fn execute(&mut self, command: Command) -> Reply {
-        match command {
+    fn execute(&mut self, command: Command) -> Event {
+        let reply = match command {
             Command::Ehlo { domain } => self.hello(domain, true),
             Command::Helo { domain } => self.hello(domain, false),
             Command::Mail {
                 reverse_path,
                 parameters,
             } => self.mail(reverse_path, parameters.size),
-            Command::Rcpt { forward_path } => self.rcpt(forward_path),
+            Command::Rcpt { forward_path } => return self.rcpt(forward_path),
             Command::Data => self.data(),
             Command::Rset => {
                 self.transaction = None;
@@ -328,7 +361,8 @@ impl Session {
                 )
             }
             Command::NotImplemented { .. } => Reply::new(502, "5.5.1", "command not implemented"),
-        }
+        };
+        Event::Reply(reply)
     }
 
     fn help_text(&self) -> &'static str {
@@ -401,16 +435,29 @@ impl Session {
         Reply::new(250, "2.1.0", "sender OK")
     }
 
-    fn rcpt(&mut self, forward_path: String) -> Reply {
+    /// Checks a recipient against the transaction, the recipient limit and
+    /// the relay policy, then takes it or asks the owner about it.
+    fn rcpt(&mut self, forward_path: String) -> Event {
         let Some(transaction) = &mut self.transaction else {
-            return Reply::new(503, "5.5.1", "send MAIL first");
+            return Event::Reply(Reply::new(503, "5.5.1", "send MAIL first"));
         };
         if transaction.rcpt_to.len() >= self.config.max_recipients {
-            return Reply::new(452, "4.5.3", "too many recipients");
+            return Event::Reply(Reply::new(452, "4.5.3", "too many recipients"));
+        }
+        if let Some(rejection) = self.config.relay.check(&forward_path) {
+            return Event::Reply(rejection);
         }
 
+        if self.config.verify_recipients {
+            let request = RecipientToVerify {
+                mail_from: transaction.mail_from.clone(),
+                recipient: forward_path.clone(),
+            };
+            self.mode = Mode::AwaitingRecipient(forward_path);
+            return Event::VerifyRecipient(request);
+        }
         transaction.rcpt_to.push(forward_path);
-        Reply::new(250, "2.1.5", "recipient OK")
+        Event::Reply(recipient_ok())
     }
 
     fn data(&mut self) -> Reply {

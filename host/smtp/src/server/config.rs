@@ -1,11 +1,16 @@
 //! Settings of the SMTP server and their checks.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
+
+use ipnet::IpNet;
 
 use super::tls::TlsConfig;
 use crate::protocol::address::validate_domain;
-use crate::protocol::{DEFAULT_MAX_DATA_LINE_LENGTH, DEFAULT_MAX_HEADER_SIZE, SessionConfig};
+use crate::protocol::{
+    DEFAULT_MAX_DATA_LINE_LENGTH, DEFAULT_MAX_HEADER_SIZE, DomainPattern, RelayPolicy,
+    SessionConfig,
+};
 
 /// Smallest allowed `max_line_length`: RFC 5321 section 4.5.3.1.4 requires
 /// command lines of 512 octets including CR LF to be accepted.
@@ -67,6 +72,25 @@ pub struct SmtpServerConfig {
     /// How long the TLS handshake after STARTTLS may take before the
     /// connection is closed. Default 30 seconds.
     pub tls_handshake_timeout: Duration,
+    /// Domains whose recipients any client may name in RCPT. Default none.
+    pub accepted_domains: Vec<DomainPattern>,
+    /// Client networks that may name recipients in any domain. Others only
+    /// reach `accepted_domains` and get `550 5.7.1` for anything else.
+    /// Default loopback only ([`loopback_networks`]), so a server that
+    /// listens on a public address is no open relay.
+    pub relay_networks: Vec<IpNet>,
+    /// Whether every recipient that passes the relay check is handed to
+    /// [`super::MessageHandler::verify_recipient`] before it is taken.
+    /// Default `false`.
+    pub verify_recipients: bool,
+}
+
+/// `127.0.0.0/8` and `::1/128`: the clients on the same machine.
+pub fn loopback_networks() -> Vec<IpNet> {
+    vec![
+        IpNet::new_assert(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 0)), 8),
+        IpNet::new_assert(IpAddr::V6(Ipv6Addr::LOCALHOST), 128),
+    ]
 }
 
 impl Default for SmtpServerConfig {
@@ -86,6 +110,9 @@ impl Default for SmtpServerConfig {
             tls: None,
             require_tls: false,
             tls_handshake_timeout: Duration::from_secs(30),
+            accepted_domains: Vec::new(),
+            relay_networks: loopback_networks(),
+            verify_recipients: false,
         }
     }
 }
@@ -152,7 +179,9 @@ impl SmtpServerConfig {
         Ok(())
     }
 
-    pub(crate) fn session_config(&self) -> SessionConfig {
+    /// The settings of a session with a client at `client`.
+    pub(crate) fn session_config(&self, client: IpAddr) -> SessionConfig {
+        let client = canonical(client);
         SessionConfig {
             hostname: self.hostname.clone(),
             max_message_size: self.max_message_size,
@@ -162,7 +191,24 @@ impl SmtpServerConfig {
             max_data_line_length: self.max_data_line_length,
             starttls: self.tls.is_some(),
             require_tls: self.require_tls,
+            relay: RelayPolicy {
+                accepted_domains: self.accepted_domains.clone(),
+                client_may_relay: self
+                    .relay_networks
+                    .iter()
+                    .any(|network| network.contains(&client)),
+            },
+            verify_recipients: self.verify_recipients,
         }
+    }
+}
+
+/// Maps an IPv4-mapped IPv6 address (`::ffff:192.0.2.1`, as a dual-stack
+/// listener reports IPv4 clients) to its IPv4 form, so IPv4 networks match.
+fn canonical(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
+        IpAddr::V4(_) => address,
     }
 }
 

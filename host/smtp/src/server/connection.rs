@@ -15,7 +15,7 @@ use tracing::{info, warn};
 use super::config::SmtpServerConfig;
 use super::handler::{MessageHandler, Outcome, ReceivedMessage, SessionId};
 use super::stream::SmtpStream;
-use crate::protocol::{CompletedMessage, Event, Reply, Session};
+use crate::protocol::{CompletedMessage, Event, RecipientVerdict, Reply, Session};
 
 /// Bytes read from the socket at once. Pipelined commands and data arrive in
 /// pieces of up to this size.
@@ -93,7 +93,7 @@ impl<H: MessageHandler> Connection<H> {
         messages: &mut usize,
     ) -> Result<SessionEnd, ConnectionError> {
         let timeout = self.config.command_timeout;
-        let mut session = Session::new(self.config.session_config());
+        let mut session = Session::new(self.config.session_config(self.peer.ip()));
         let mut output = Vec::new();
         let mut read_buffer = vec![0u8; READ_BUFFER_SIZE];
 
@@ -109,6 +109,17 @@ impl<H: MessageHandler> Connection<H> {
                         let reply = self.deliver(message).await;
                         session.complete_message();
                         reply.write_to(&mut output);
+                    }
+                    Event::VerifyRecipient(request) => {
+                        self.send(&mut stream, &mut output).await?;
+                        let recipient = request.recipient.clone();
+                        let verdict = self.handler.verify_recipient(self.peer.ip(), request).await;
+                        if verdict != RecipientVerdict::Accept {
+                            info!(%recipient, ?verdict, "recipient rejected by look-ahead");
+                        }
+                        if let Some(reply) = session.recipient_verified(verdict) {
+                            reply.write_to(&mut output);
+                        }
                     }
                     Event::StartTls => {
                         self.send(&mut stream, &mut output).await?;

@@ -5,7 +5,8 @@ use std::fmt;
 use std::future::Future;
 use std::net::IpAddr;
 
-use crate::protocol::Reply;
+use crate::protocol::reply::or_default;
+use crate::protocol::{RecipientToVerify, RecipientVerdict, Reply};
 
 /// Short random id of one SMTP connection, for correlating log lines.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -78,14 +79,6 @@ impl Outcome {
     }
 }
 
-fn or_default<'a>(reason: &'a str, default: &'a str) -> &'a str {
-    if reason.trim().is_empty() {
-        default
-    } else {
-        reason
-    }
-}
-
 /// Processes received messages. One handler serves all sessions at once.
 pub trait MessageHandler: Send + Sync + 'static {
     /// Called once per message after the final `.` of DATA. The reply to DATA
@@ -93,6 +86,19 @@ pub trait MessageHandler: Send + Sync + 'static {
     /// keeps the client waiting, and commands pipelined after the data wait
     /// too.
     fn handle(&self, message: ReceivedMessage) -> impl Future<Output = Outcome> + Send;
+
+    /// Called for each recipient that passed the relay check, when
+    /// [`super::SmtpServerConfig::verify_recipients`] is on. The reply to
+    /// RCPT waits for the verdict, so a slow check keeps the client waiting.
+    /// The default takes every recipient.
+    fn verify_recipient(
+        &self,
+        client_address: IpAddr,
+        request: RecipientToVerify,
+    ) -> impl Future<Output = RecipientVerdict> + Send {
+        let _ = (client_address, request);
+        std::future::ready(RecipientVerdict::Accept)
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! Limits and switches of one session, with their defaults.
 
+use crate::protocol::relay::RelayPolicy;
+
 /// Default maximum size of the header block of a message: 1 MiB. Real
 /// headers are a few KiB, and long `Received` chains or recipient lists stay
 /// far below this, while a header bomb of millions of fields does not.
@@ -36,12 +38,17 @@ pub struct SessionConfig {
     pub starttls: bool,
     /// Whether MAIL is rejected with `530 5.7.0` until TLS is active.
     pub require_tls: bool,
+    /// Which recipients this session's client may name.
+    pub relay: RelayPolicy,
+    /// Whether each recipient that passes `relay` is handed to the owner as
+    /// [`super::Event::VerifyRecipient`] before it is taken.
+    pub verify_recipients: bool,
 }
 
 impl Default for SessionConfig {
     /// Creates the defaults of [`crate::SmtpServerConfig`]: host `localhost`, 25 MiB
     /// messages, 100 recipients, 4096-byte command lines, the limits above,
-    /// and no TLS.
+    /// no TLS, [`RelayPolicy::default`] and no recipient look-ahead.
     fn default() -> SessionConfig {
         SessionConfig {
             hostname: "localhost".to_string(),
@@ -52,6 +59,8 @@ impl Default for SessionConfig {
             max_data_line_length: DEFAULT_MAX_DATA_LINE_LENGTH,
             starttls: false,
             require_tls: false,
+            relay: RelayPolicy::default(),
+            verify_recipients: false,
         }
     }
 }

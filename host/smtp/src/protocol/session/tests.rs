@@ -1,4 +1,5 @@
 use super::*;
+use crate::protocol::relay::{DomainPattern, RelayPolicy};
 
 fn config() -> SessionConfig {
     SessionConfig {
@@ -10,6 +11,8 @@ fn config() -> SessionConfig {
         max_data_line_length: 40,
         starttls: false,
         require_tls: false,
+        relay: RelayPolicy::default(),
+        verify_recipients: false,
     }
 }
 
@@ -36,6 +39,7 @@ fn run(session: &mut Session, input: &[u8]) -> (Vec<String>, Vec<CompletedMessag
             }
             Event::Close => replies.push("<close>".to_string()),
             Event::StartTls => replies.push("<starttls>".to_string()),
+            Event::VerifyRecipient(request) => replies.push(format!("<verify {}>", request.recipient)),
         }
     }
 
@@ -495,4 +499,86 @@ fn data_limits_keep_session_in_sync() {
         assert_eq!(replies[5], "250 2.0.0 OK");
         assert!(messages.is_empty());
     }
+}
+
+fn untrusted_config() -> SessionConfig {
+    SessionConfig {
+        relay: RelayPolicy {
+            accepted_domains: vec![DomainPattern::parse("test.example").unwrap()],
+            client_may_relay: false,
+        },
+        ..config()
+    }
+}
+
+#[test]
+fn untrusted_client_cannot_relay() {
+    let mut session = Session::new(untrusted_config());
+
+    let (replies, _) = run(
+        &mut session,
+        b"EHLO c\r\nMAIL FROM:<a@elsewhere.test>\r\nRCPT TO:<victim@other.test>\r\nRCPT TO:<b@TEST.example>\r\nDATA\r\n",
+    );
+
+    assert_eq!(codes(&replies), ["250", "250", "550", "250", "354"]);
+    assert!(replies[2].starts_with("550 5.7.1 relaying denied"), "{}", replies[2]);
+}
+
+#[test]
+fn relay_denials_do_not_close_the_session() {
+    let mut session = Session::new(untrusted_config());
+    let mut input = b"EHLO c\r\nMAIL FROM:<a@elsewhere.test>\r\n".to_vec();
+    for _ in 0..MAX_COMMAND_ERRORS + 5 {
+        input.extend_from_slice(b"RCPT TO:<victim@other.test>\r\n");
+    }
+    input.extend_from_slice(b"NOOP\r\n");
+
+    let (replies, _) = run(&mut session, &input);
+
+    assert_eq!(replies.last().map(String::as_str), Some("250 2.0.0 OK"));
+}
+
+#[test]
+fn verified_recipients_wait_for_the_verdict() {
+    let mut session = Session::new(SessionConfig {
+        verify_recipients: true,
+        ..untrusted_config()
+    });
+
+    let (replies, _) = run(
+        &mut session,
+        b"EHLO c\r\nMAIL FROM:<a@elsewhere.test>\r\nRCPT TO:<nobody@test.example>\r\nRCPT TO:<b@test.example>\r\n",
+    );
+    assert_eq!(codes(&replies), ["250", "250", "<ve"]);
+    assert_eq!(replies[2], "<verify nobody@test.example>");
+
+    let rejected = session.recipient_verified(RecipientVerdict::Reject {
+        reason: "no such user".into(),
+    });
+    assert_eq!(rejected.unwrap().to_string(), "550 5.1.1 no such user");
+    let (replies, _) = run(&mut session, b"");
+    assert_eq!(replies, ["<verify b@test.example>"]);
+
+    let accepted = session.recipient_verified(RecipientVerdict::Accept);
+    assert_eq!(accepted.unwrap().to_string(), "250 2.1.5 recipient OK");
+    assert_eq!(session.recipient_verified(RecipientVerdict::Accept), None);
+
+    let (replies, messages) = run(&mut session, b"DATA\r\nSubject: x\r\n\r\nhi\r\n.\r\n");
+    assert_eq!(codes(&replies), ["354"]);
+    assert_eq!(messages[0].rcpt_to, ["b@test.example"]);
+}
+
+#[test]
+fn relay_check_comes_before_verification() {
+    let mut session = Session::new(SessionConfig {
+        verify_recipients: true,
+        ..untrusted_config()
+    });
+
+    let (replies, _) = run(
+        &mut session,
+        b"EHLO c\r\nMAIL FROM:<a@elsewhere.test>\r\nRCPT TO:<victim@other.test>\r\n",
+    );
+
+    assert_eq!(codes(&replies), ["250", "250", "550"]);
 }
