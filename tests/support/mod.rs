@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mailgate::{Config, Gateway, RuleConfig, RunningGateway};
-use mailgate_smtp::{DomainPattern, MessageHandler, Outcome, ReceivedMessage, SmtpServer, SmtpServerConfig};
+use mailgate_smtp::{DomainPattern, MessageHandler, Outcome, ReceivedMessage, SmtpServer, SmtpServerConfig, TlsConfig};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::{Mutex, mpsc};
@@ -104,6 +104,11 @@ impl SmtpSink {
             ..SmtpServerConfig::default()
         })
         .await
+    }
+
+    /// Starts a sink that offers STARTTLS with `tls`.
+    pub async fn start_with_tls(tls: TlsConfig) -> SmtpSink {
+        SmtpSink::start_with(SmtpServerConfig { tls: Some(tls), ..SmtpServerConfig::default() }).await
     }
 
     async fn start_with(config: SmtpServerConfig) -> SmtpSink {

@@ -24,6 +24,16 @@ pub enum DeliveryError {
         message: String,
     },
 
+    /// STARTTLS was required but not offered, or the TLS handshake failed
+    /// (for example, an untrusted certificate).
+    #[error("no TLS with the next hop {relay}: {reason}")]
+    Tls {
+        /// `host:port` of the relay.
+        relay: String,
+        /// What failed.
+        reason: String,
+    },
+
     /// Writing into the Maildir failed.
     #[error("cannot store the message in Maildir {directory}: {source}")]
     Maildir {
@@ -40,7 +50,7 @@ impl DeliveryError {
     pub fn is_temporary(&self) -> bool {
         match self {
             DeliveryError::Rejected { code, .. } => !(500..600).contains(code),
-            DeliveryError::Unreachable { .. } | DeliveryError::Maildir { .. } => true,
+            DeliveryError::Unreachable { .. } | DeliveryError::Tls { .. } | DeliveryError::Maildir { .. } => true,
         }
     }
 }

@@ -8,23 +8,28 @@
 //! permanent ones.
 
 mod error;
+mod group;
 mod line_endings;
 mod maildir;
 mod probe;
 mod relay;
+mod tls;
 
 use std::path::PathBuf;
 
 pub use error::DeliveryError;
+pub use group::{Balance, RelayGroup};
 pub use line_endings::normalize_line_endings;
 pub use probe::probe_recipient;
 pub use relay::RelayConfig;
+pub use tls::{OutboundTls, TlsConnectors, TlsSetupError};
 
 /// Destination of processed messages.
 #[derive(Clone, Debug)]
 pub enum NextHop {
-    /// An SMTP server that accepts the message for the recipients.
-    Relay(RelayConfig),
+    /// SMTP servers that accept the message for the recipients, tried in
+    /// the group's order until one takes it.
+    Relays(RelayGroup),
     /// A Maildir directory; `tmp/`, `new/` and `cur/` are created as needed.
     Maildir(PathBuf),
 }
@@ -91,8 +96,28 @@ impl Delivery {
     pub async fn deliver(&self, envelope: &OutboundEnvelope, message: &[u8]) -> Result<DeliveryReceipt, DeliveryError> {
         let message = normalize_line_endings(message);
         match &self.next_hop {
-            NextHop::Relay(config) => relay::send(config, envelope, &message).await,
+            NextHop::Relays(group) => deliver_to_group(group, envelope, &message).await,
             NextHop::Maildir(directory) => maildir::store(directory, &message).await,
         }
     }
+}
+
+/// Tries the relays of `group` in turn. A temporary failure moves on to the
+/// next relay; a permanent one (5xx) ends the attempt, since the relays
+/// serve the same recipients. Returns the last error when all fail.
+async fn deliver_to_group(group: &RelayGroup, envelope: &OutboundEnvelope, message: &[u8]) -> Result<DeliveryReceipt, DeliveryError> {
+    let mut last_error = None;
+
+    for config in group.attempt_order() {
+        match relay::send(config, envelope, message).await {
+            Ok(receipt) => return Ok(receipt),
+            Err(error) if error.is_temporary() => {
+                tracing::warn!(relay = %config.address(), %error, "relay failed; trying the next one");
+                last_error = Some(error);
+            }
+            Err(error) => return Err(error),
+        }
+    }
+
+    Err(last_error.unwrap_or_else(|| DeliveryError::Unreachable { relay: "none".to_string(), reason: "no relay configured".to_string() }))
 }

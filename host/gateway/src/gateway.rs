@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use mailgate_delivery::{Delivery, NextHop, RelayConfig};
+use mailgate_delivery::{Delivery, NextHop};
 use mailgate_history::{AsyncHistoryStore, HistoryError};
 use mailgate_rules::{PoolSize, RuleEngine, RuleLoadError};
 use mailgate_smtp::{SmtpServer, SmtpServerConfig, TlsConfig, TlsError};
@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::admin::AdminServer;
-use crate::config::{Config, ConfigError, LookaheadMode, parse_host_port};
+use crate::config::{Config, ConfigError, LookaheadMode};
 use crate::lookahead::RecipientLookahead;
 use crate::pipeline::{Pipeline, PipelineSettings};
 use crate::reload::{Reloader, spawn_watcher};
@@ -96,7 +96,7 @@ impl Gateway {
         let reloader = Arc::new(Reloader::new(Arc::clone(&engine), Arc::clone(&rule_set), config_path, config.clone()));
 
         let (builtin_vault, vault_client) = start_vault(&config).await?;
-        let delivery = Delivery::new(next_hop(&config)?);
+        let delivery = Delivery::new(config.next_hop().map_err(config_error)?);
         tracing::info!(next_hop = ?delivery.next_hop(), "delivery configured");
 
         let settings = PipelineSettings {
@@ -174,9 +174,9 @@ fn recipient_lookahead(config: &Config, delivery: &Delivery) -> Option<Recipient
     if config.smtp.recipient_lookahead != LookaheadMode::NextHop {
         return None;
     }
-    let NextHop::Relay(relay) = delivery.next_hop() else { return None };
-    tracing::info!(next_hop = %relay.address(), "recipients are checked at the next hop");
-    Some(RecipientLookahead::new(relay.clone(), config.lookahead_cache_duration()))
+    let NextHop::Relays(relays) = delivery.next_hop() else { return None };
+    tracing::info!(relays = relays.relays().len(), "recipients are checked at the next hop");
+    Some(RecipientLookahead::new(relays.clone(), config.lookahead_cache_duration()))
 }
 
 /// Smallest memory slot of the pool, so reloaded rules can raise their limit
@@ -286,22 +286,6 @@ async fn start_vault(config: &Config) -> Result<(Option<RunningVault>, VaultClie
 
     let client = VaultClient::new(VaultClientConfig { base_url: vault.rest_url(), api_key, request_timeout: timeout, ca_bundle: None })?;
     Ok((Some(vault), client))
-}
-
-fn next_hop(config: &Config) -> Result<NextHop, GatewayError> {
-    match &config.delivery.relay {
-        Some(relay) => {
-            let (host, port) = parse_host_port(relay)
-                .map_err(|reason| GatewayError::Config { setting: "delivery.relay".to_string(), reason })?;
-            Ok(NextHop::Relay(RelayConfig {
-                host,
-                port,
-                hello_name: config.smtp.hostname.clone(),
-                timeout: Duration::from_secs(config.delivery.timeout_secs),
-            }))
-        }
-        None => Ok(NextHop::Maildir(config.delivery.maildir.clone())),
-    }
 }
 
 /// Generates a random 30-character alphanumeric key, the length of the MFT

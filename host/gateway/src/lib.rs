@@ -21,7 +21,7 @@ mod report;
 mod rule_set;
 
 pub use config::{
-    AdminConfig, BuiltinVaultConfig, Config, ConfigError, DeliveryConfig, DirectionConfig, FailurePolicyConfig, LookaheadMode,
+    AdminConfig, BalanceConfig, BuiltinVaultConfig, Config, ConfigError, DeliveryConfig, DirectionConfig, FailurePolicyConfig, LookaheadMode, OutboundTlsConfig,
     MatchConfig, RuleConfig, RuleSetConfig, SmtpConfig, VaultConfig,
 };
 pub use failure::ProcessError;

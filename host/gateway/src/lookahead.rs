@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use mailgate_delivery::{DeliveryError, RelayConfig, probe_recipient};
+use mailgate_delivery::{DeliveryError, RelayGroup, probe_recipient};
 use mailgate_smtp::RecipientVerdict;
 
 /// Maximum number of cached replies. When the cache is full, expired entries
@@ -30,16 +30,16 @@ const MAX_CACHED: usize = 10_000;
 
 /// Recipient checks at the next hop, with a cache of final replies.
 pub struct RecipientLookahead {
-    relay: RelayConfig,
+    relays: RelayGroup,
     cache_duration: Duration,
     cache: Mutex<HashMap<String, (Instant, RecipientVerdict)>>,
 }
 
 impl RecipientLookahead {
-    /// Creates a look-ahead against `relay` that caches final replies for
+    /// Creates a look-ahead against `relays` that caches final replies for
     /// `cache_duration`.
-    pub fn new(relay: RelayConfig, cache_duration: Duration) -> RecipientLookahead {
-        RecipientLookahead { relay, cache_duration, cache: Mutex::new(HashMap::new()) }
+    pub fn new(relays: RelayGroup, cache_duration: Duration) -> RecipientLookahead {
+        RecipientLookahead { relays, cache_duration, cache: Mutex::new(HashMap::new()) }
     }
 
     /// Checks one recipient, from the cache or by probing the next hop.
@@ -49,7 +49,7 @@ impl RecipientLookahead {
             return verdict;
         }
 
-        let (verdict, keep) = match probe_recipient(&self.relay, recipient).await {
+        let (verdict, keep) = match self.probe(recipient).await {
             Ok(()) => (RecipientVerdict::Accept, true),
             Err(DeliveryError::Rejected { code, message, .. }) if (500..600).contains(&code) => {
                 let reason = format!("recipient rejected by the next hop: {code} {}", message.trim());
@@ -69,6 +69,21 @@ impl RecipientLookahead {
             self.remember(key, verdict.clone());
         }
         verdict
+    }
+
+    /// Probes the relays in delivery order until one of them replies.
+    async fn probe(&self, recipient: &str) -> Result<(), DeliveryError> {
+        let mut last_error = None;
+        for relay in self.relays.attempt_order() {
+            match probe_recipient(relay, recipient).await {
+                Err(DeliveryError::Unreachable { relay, reason }) => {
+                    tracing::debug!(%relay, %reason, "look-ahead probe failed; trying the next relay");
+                    last_error = Some(DeliveryError::Unreachable { relay, reason });
+                }
+                reply => return reply,
+            }
+        }
+        Err(last_error.unwrap_or_else(|| DeliveryError::Unreachable { relay: "none".to_string(), reason: "no relay".to_string() }))
     }
 
     fn cached(&self, key: &str) -> Option<RecipientVerdict> {

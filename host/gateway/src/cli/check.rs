@@ -102,11 +102,13 @@ pub async fn run(config_path: Option<&Path>, timeout_secs: u64) -> Result<()> {
         report(&mut diagnoses, diagnosis);
     }
 
-    let next_hop = match &config.delivery.relay {
-        Some(relay) => relay::check(relay, timeout).await,
-        None => local::check_maildir(&config.delivery.maildir),
-    };
-    report(&mut diagnoses, next_hop);
+    let relays = config.relay_addresses();
+    if relays.is_empty() {
+        report(&mut diagnoses, local::check_maildir(&config.delivery.maildir));
+    }
+    for relay in &relays {
+        report(&mut diagnoses, relay::check(relay, timeout).await);
+    }
 
     summarize(&diagnoses)
 }

@@ -18,9 +18,11 @@ use mailgate_vault::mailgate_scan::{
 use mailgate_vault::{RescanHours, VaultServerConfig};
 use serde::Deserialize;
 
+mod delivery;
 mod relay;
 mod rules;
 
+pub use delivery::{BalanceConfig, OutboundTlsConfig};
 pub use relay::LookaheadMode;
 pub use rules::{DirectionConfig, FailurePolicyConfig, MatchConfig, RuleConfig};
 use rules::default_rules;
@@ -333,11 +335,30 @@ pub struct DeliveryConfig {
     /// Limit for connecting to the relay and for each command, in seconds.
     /// Default 60.
     pub timeout_secs: u64,
+    /// Several relays as `host:port`, instead of `relay`. Default none.
+    pub relays: Vec<String>,
+    /// How messages are spread over `relays`: `failover` (default) or
+    /// `round-robin`.
+    pub balance: BalanceConfig,
+    /// STARTTLS to the relays: `opportunistic` (default), `required` or
+    /// `off`.
+    pub tls: OutboundTlsConfig,
+    /// PEM file with CA certificates trusted for the relays' certificates
+    /// besides the Mozilla root certificates, for `tls = "required"`.
+    pub tls_ca_bundle: Option<PathBuf>,
 }
 
 impl Default for DeliveryConfig {
     fn default() -> Self {
-        DeliveryConfig { relay: None, maildir: PathBuf::from("mailgate-data/maildir"), timeout_secs: 60 }
+        DeliveryConfig {
+            relay: None,
+            maildir: PathBuf::from("mailgate-data/maildir"),
+            timeout_secs: 60,
+            relays: Vec::new(),
+            balance: BalanceConfig::default(),
+            tls: OutboundTlsConfig::default(),
+            tls_ca_bundle: None,
+        }
     }
 }
 
@@ -484,9 +505,7 @@ impl Config {
         if self.delivery.timeout_secs == 0 {
             return Err(invalid("delivery.timeout_secs", "must be at least 1 second"));
         }
-        if let Some(relay) = &self.delivery.relay {
-            parse_host_port(relay).map_err(|reason| invalid("delivery.relay", &reason))?;
-        }
+        self.validate_delivery()?;
         if self.vault.url.is_some() && self.vault_api_key().is_none() {
             return Err(invalid(
                 "vault.api_key",
