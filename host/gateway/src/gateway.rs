@@ -11,12 +11,16 @@ use mailgate_history::{AsyncHistoryStore, HistoryError};
 use mailgate_rules::{PoolSize, RuleEngine, RuleLoadError};
 use mailgate_smtp::{SmtpServer, SmtpServerConfig, TlsConfig, TlsError};
 use mailgate_vault::{RunningVault, VaultClient, VaultClientConfig, VaultError, VaultServer, VaultServerConfig, VaultServerError};
-use tokio::sync::oneshot;
+use mailgate_queue::{Spool, SpoolError};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::admin::AdminServer;
-use crate::config::{Config, parse_host_port};
+use crate::config::{Config, SmtpMode, parse_host_port};
 use crate::pipeline::{Pipeline, PipelineSettings};
+use crate::queue_acceptor::QueueAcceptor;
+use crate::queue_runner::{QueueRunner, RunnerSettings};
+use crate::queue_worker::QueueContext;
 use crate::reload::{Reloader, spawn_watcher};
 use crate::rule_set::{RuleSet, RuleSetId, SharedRuleSet};
 
@@ -62,6 +66,10 @@ pub enum GatewayError {
         source: std::io::Error,
     },
 
+    /// The spool directory could not be opened or recovered.
+    #[error("cannot open the spool: {0}")]
+    Spool(#[from] SpoolError),
+
     /// A setting is invalid.
     #[error("invalid setting `{setting}`: {reason}")]
     Config {
@@ -77,8 +85,9 @@ pub struct Gateway;
 
 impl Gateway {
     /// Loads the rules, starts the built-in vault unless an external one is
-    /// configured, and starts serving SMTP. Returns once the listener is
-    /// bound, so the returned addresses are ready for connections.
+    /// configured, opens the spool and continues the messages in it, and
+    /// starts serving SMTP. Returns once the listener is bound, so the
+    /// returned addresses are ready for connections.
     pub async fn start(config: Config) -> Result<RunningGateway, GatewayError> {
         Gateway::start_with_file(config, None).await
     }
@@ -110,6 +119,7 @@ impl Gateway {
         let history = open_history(&config).await?;
         let pruner = history.clone().and_then(|store| spawn_pruner(store, config.history.retention_days));
         let pipeline = Arc::new(Pipeline::new(Arc::clone(&rule_set), vault_client, delivery, history.clone(), settings));
+        let spool = open_spool(&config).await?;
 
         let admin = match config.admin_token() {
             Some(token) => Some(
@@ -133,6 +143,7 @@ impl Gateway {
             max_data_line_length: config.smtp.max_data_line_length,
             tls: smtp_tls(&config)?,
             require_tls: config.smtp.require_tls,
+            shutdown_grace_period: Duration::from_secs(config.smtp.shutdown_timeout_secs),
             ..SmtpServerConfig::default()
         };
         let server = SmtpServer::bind(smtp_config)
@@ -141,19 +152,74 @@ impl Gateway {
         let smtp_address = server.local_addr();
         tracing::info!(address = %smtp_address, "SMTP listening");
 
+        let (spool, recovered) = spool;
+        let spool = Arc::new(spool);
+        let (runner_sender, runner_receiver) = mpsc::unbounded_channel();
+        let context = Arc::new(QueueContext {
+            spool: Arc::clone(&spool),
+            pipeline: Arc::clone(&pipeline),
+            policy: config.queue.retry_policy(),
+            hostname: config.smtp.hostname.clone(),
+            runner: runner_sender.clone(),
+        });
+        let runner_settings = RunnerSettings {
+            workers: config.queue.workers,
+            shutdown_timeout: Duration::from_secs(config.queue.shutdown_timeout_secs),
+        };
+        let queue = QueueRunner::start(context, runner_receiver, recovered, runner_settings);
+
         let (stop, stopped) = oneshot::channel::<()>();
+        let mode = config.smtp.mode;
+        let acceptor = Arc::new(QueueAcceptor::new(Arc::clone(&spool), runner_sender));
         let smtp_task = tokio::spawn(async move {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            if let Err(error) = server.run(pipeline, shutdown).await {
+            let served = match mode {
+                SmtpMode::AfterQueue => server.run(acceptor, shutdown).await,
+                SmtpMode::BeforeQueue => server.run(pipeline, shutdown).await,
+            };
+            if let Err(error) = served {
                 tracing::error!(%error, "SMTP server stopped with an error");
             }
         });
+        tracing::info!(?mode, spool = %spool.root().display(), "SMTP mode");
 
         let builtin_vault = builtin_vault.map(Arc::new);
-        Ok(RunningGateway { smtp_address, builtin_vault, stop: Some(stop), smtp_task, reloader, admin, watcher, pruner, history })
+        Ok(RunningGateway {
+            smtp_address,
+            builtin_vault,
+            stop: Some(stop),
+            smtp_task,
+            queue: Some(queue),
+            spool,
+            reloader,
+            admin,
+            watcher,
+            pruner,
+            history,
+        })
     }
+}
+
+/// Opens the spool on a blocking thread and logs what recovery found.
+async fn open_spool(config: &Config) -> Result<(Spool, Vec<mailgate_queue::Entry>), GatewayError> {
+    let directory = config.queue.directory.clone();
+    let (spool, recovery) = tokio::task::spawn_blocking(move || Spool::open(&directory))
+        .await
+        .map_err(|error| GatewayError::Config { setting: "queue.directory".to_string(), reason: error.to_string() })??;
+
+    let processed = recovery.entries.iter().filter(|entry| entry.stage == mailgate_queue::Stage::Processed).count();
+    tracing::info!(
+        directory = %spool.root().display(),
+        queued = recovery.entries.len(),
+        processed,
+        removed_temporary = recovery.removed_temporary,
+        removed_orphans = recovery.removed_orphans,
+        moved_to_corrupt = recovery.moved_to_corrupt,
+        "spool opened"
+    );
+    Ok((spool, recovery.entries))
 }
 
 /// Smallest memory slot of the pool, so reloaded rules can raise their limit
@@ -294,6 +360,8 @@ pub struct RunningGateway {
     builtin_vault: Option<Arc<RunningVault>>,
     stop: Option<oneshot::Sender<()>>,
     smtp_task: JoinHandle<()>,
+    queue: Option<QueueRunner>,
+    spool: Arc<Spool>,
     reloader: Arc<Reloader>,
     admin: Option<AdminServer>,
     watcher: Option<JoinHandle<()>>,
@@ -322,6 +390,16 @@ impl RunningGateway {
         self.admin.as_ref().map(AdminServer::address)
     }
 
+    /// Number of messages in the spool, queued or being processed.
+    pub fn queued_messages(&self) -> usize {
+        self.spool.len()
+    }
+
+    /// Directory of the spool.
+    pub fn spool_directory(&self) -> &std::path::Path {
+        self.spool.root()
+    }
+
     /// Address the SMTP server listens on.
     pub fn smtp_address(&self) -> SocketAddr {
         self.smtp_address
@@ -337,8 +415,11 @@ impl RunningGateway {
         self.builtin_vault.clone()
     }
 
-    /// Stops accepting connections, lets sessions in flight finish within
-    /// the SMTP server's grace period, then stops the built-in vault.
+    /// Stops accepting connections and lets sessions in flight finish within
+    /// `smtp.shutdown_timeout_secs`. Then lets the queue's running attempts
+    /// finish within `queue.shutdown_timeout_secs`, leaving every other
+    /// message in the spool for the next start, and stops the built-in
+    /// vault.
     pub async fn shutdown(mut self) {
         if let Some(watcher) = self.watcher.take() {
             watcher.abort();
@@ -354,6 +435,9 @@ impl RunningGateway {
         }
         if let Err(error) = (&mut self.smtp_task).await {
             tracing::error!(%error, "SMTP task ended abnormally");
+        }
+        if let Some(queue) = self.queue.take() {
+            queue.stop().await;
         }
         if let Some(vault) = self.builtin_vault.take() {
             match Arc::try_unwrap(vault) {

@@ -18,8 +18,10 @@ use mailgate_vault::mailgate_scan::{
 use mailgate_vault::{RescanHours, VaultServerConfig};
 use serde::Deserialize;
 
+mod queue;
 mod rules;
 
+pub use queue::{QueueConfig, SmtpMode};
 pub use rules::{DirectionConfig, FailurePolicyConfig, MatchConfig, RuleConfig};
 use rules::default_rules;
 
@@ -35,6 +37,8 @@ pub struct Config {
     pub builtin_vault: BuiltinVaultConfig,
     /// The next hop.
     pub delivery: DeliveryConfig,
+    /// The spool and the retries of queued messages.
+    pub queue: QueueConfig,
     /// How rule sets are loaded and swapped.
     pub rule_set: RuleSetConfig,
     /// The administration endpoint.
@@ -53,6 +57,7 @@ impl Default for Config {
             vault: VaultConfig::default(),
             builtin_vault: BuiltinVaultConfig::default(),
             delivery: DeliveryConfig::default(),
+            queue: QueueConfig::default(),
             rule_set: RuleSetConfig::default(),
             admin: AdminConfig::default(),
             history: HistoryConfig::default(),
@@ -99,6 +104,12 @@ pub struct SmtpConfig {
     pub tls_self_signed: bool,
     /// Reject MAIL until the client has started TLS. Default false.
     pub require_tls: bool,
+    /// When the client gets 250: `after-queue` (the default) once the
+    /// message is in the spool, `before-queue` once the next hop took it.
+    pub mode: SmtpMode,
+    /// Time that sessions get to finish when the gateway stops, in seconds;
+    /// later ones are closed. Default 30.
+    pub shutdown_timeout_secs: u64,
 }
 
 impl Default for SmtpConfig {
@@ -118,6 +129,8 @@ impl Default for SmtpConfig {
             tls_private_key: None,
             tls_self_signed: false,
             require_tls: false,
+            mode: SmtpMode::default(),
+            shutdown_timeout_secs: 30,
         }
     }
 }
@@ -473,6 +486,7 @@ impl Config {
                 "an external vault needs an API key: set vault.api_key or MAILGATE_VAULT_API_KEY",
             ));
         }
+        self.queue.validate().map_err(|(setting, reason)| invalid(setting, reason))?;
         if self.rules.is_empty() {
             return Err(invalid("rules", "at least one rule is needed; use the shipped `secure-storage` rule"));
         }
