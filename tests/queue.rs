@@ -15,8 +15,8 @@ use mailgate_tests::{
     start_gateway, test_rule,
 };
 
-/// A configuration whose retries come after 1 second, at most 2 seconds
-/// apart.
+/// Builds a configuration whose retries come after 1 second, at most 2
+/// seconds apart.
 fn quick_retries(data_dir: &Path, relay: std::net::SocketAddr) -> Config {
     let mut settings = config(data_dir, relay, vec![shipped_rule("secure-storage")]);
     settings.queue.retry_initial_secs = 1;
@@ -65,7 +65,7 @@ fn vault_files(data_dir: &Path) -> usize {
         .unwrap_or(0)
 }
 
-/// The content type of each top-level part of `data`, as `type/subtype`.
+/// Returns the content type of each top-level part of `data`, as `type/subtype`.
 fn part_types(data: &[u8]) -> Vec<String> {
     let message = MessageParser::default().parse(data).expect("bounce parses");
     let root = message.parts.first().expect("root part");

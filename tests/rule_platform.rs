@@ -200,7 +200,7 @@ async fn match_conditions_select_recipients() {
 
     assert_eq!(matched.code, 250);
     assert_eq!(unmatched.code, 250);
-    let mut delivered = vec![sink.next_message().await, sink.next_message().await];
+    let mut delivered = [sink.next_message().await, sink.next_message().await];
     delivered.sort_by(|first, second| first.rcpt_to.cmp(&second.rcpt_to));
     assert_eq!(delivered[0].rcpt_to, vec!["bob@example.org".to_string()]);
     assert!(!has_pdf(&delivered[0].data), "rule ran for example.org");

@@ -113,13 +113,13 @@ pub fn vault_client(gateway: &RunningGateway) -> mailgate_vault::VaultClient {
 /// Reply of a sink to each message, given the message.
 pub type SinkPolicy = fn(&ReceivedMessage) -> Outcome;
 
-/// The policy of [`SmtpSink::start`]: accept every message.
+/// Accepts every message: the policy of [`SmtpSink::start`].
 pub fn accept_all(_: &ReceivedMessage) -> Outcome {
     Outcome::Accepted { queue_id: "SINK".to_string() }
 }
 
-/// An SMTP server acting as the next hop: it replies to each message as its
-/// policy says and hands every message it got, accepted or not, to the test.
+/// An SMTP server acting as the next hop: it replies to each message with the
+/// outcome its policy returns and hands every message it got, accepted or not, to the test.
 pub struct SmtpSink {
     pub address: SocketAddr,
     received: Mutex<mpsc::UnboundedReceiver<ReceivedMessage>>,
@@ -147,7 +147,8 @@ impl SmtpSink {
         SmtpSink::start_with(address, accept_all).await
     }
 
-    /// Starts a sink on `address` that replies as `policy` says.
+    /// Starts a sink on `address` that replies with the outcome `policy`
+/// returns.
     pub async fn start_with(address: SocketAddr, policy: SinkPolicy) -> SmtpSink {
         let config = SmtpServerConfig {
             listen: address,

@@ -10,7 +10,7 @@
 //!
 //! Any failure ends processing before delivery, so a message is never passed
 //! on unprocessed. In before-queue mode [`Pipeline`] is the SMTP handler and
-//! the client gets 451 or 550 as [`ProcessError::into_outcome`] decides; in
+//! the client gets 451 or 550 as [`ProcessError::into_outcome`] decides. In
 //! after-queue mode the queue worker calls [`Pipeline::prepare`] and
 //! [`Pipeline::deliver`] separately and retries or bounces.
 

@@ -1,5 +1,5 @@
 //! The SMTP handler of after-queue mode: it writes each message to the
-//! spool and answers 250 with the queue id once the message is on disk.
+//! spool and replies 250 with the queue id once the message is on disk.
 
 use std::sync::Arc;
 

@@ -1,5 +1,5 @@
-//! Bounces for queued messages that failed for good: what the delivery
-//! status notification says about the failure, and its envelope.
+//! Bounces for queued messages that failed for good: the status and
+//! diagnostic of the delivery status notification, and its envelope.
 
 use std::fmt;
 
@@ -10,7 +10,7 @@ use mailgate_queue::{Bounce, Entry, FailedRecipient, QueuedEnvelope, build_bounc
 
 use crate::failure::ProcessError;
 
-/// Why a queued message is given up.
+/// Reason a queued message is given up.
 #[derive(Debug)]
 pub(crate) enum FinalFailure {
     /// Processing or delivery failed permanently.
@@ -67,7 +67,7 @@ impl FinalFailure {
         }
     }
 
-    /// The outcome recorded in the history; `note` says what became of the
+    /// The outcome recorded in the history; `note` describes what became of the
     /// message, such as the bounce's queue id.
     pub(crate) fn history_outcome(&self, note: &str) -> Outcome {
         match self {

@@ -13,7 +13,8 @@ use tokio::task::{JoinError, JoinHandle, JoinSet};
 
 use crate::queue_worker::{AttemptResult, QueueContext, attempt};
 
-/// Longest sleep of the runner when nothing is due; new entries wake it.
+/// Maximum sleep of the runner while nothing is due. A new entry wakes it
+/// earlier.
 const IDLE_SLEEP: Duration = Duration::from_secs(3600);
 
 /// A started queue runner.
@@ -133,7 +134,7 @@ impl Runner {
 
     fn take_result(&mut self, joined: Result<AttemptResult, JoinError>) {
         match joined {
-            Ok(AttemptResult::Deferred(entry)) => self.schedule.insert(entry),
+            Ok(AttemptResult::Deferred(entry)) => self.schedule.insert(*entry),
             Ok(AttemptResult::Finished) => {}
             Err(error) => {
                 tracing::error!(%error, "queue attempt ended abnormally; its message stays in the spool until the next start")

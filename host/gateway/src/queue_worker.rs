@@ -8,7 +8,7 @@ use chrono::Utc;
 use mailgate_delivery::OutboundEnvelope;
 use mailgate_history::{MessageRecord, Outcome};
 use mailgate_message::Envelope;
-use mailgate_queue::{Entry, QueueId, RetryDecision, RetryPolicy, Spool, Stage};
+use mailgate_queue::{Entry, QueueId, RetryDecision, RetryPolicy, Spool, SpoolError, Stage};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
@@ -17,9 +17,9 @@ use crate::pipeline::Pipeline;
 use crate::queue_bounce::{FinalFailure, bounce_for};
 use crate::report::ProcessReport;
 
-/// What every attempt needs.
+/// Shared state of all attempts.
 pub(crate) struct QueueContext {
-    /// The spool that holds the messages.
+    /// The spool of queued messages.
     pub(crate) spool: Arc<Spool>,
     /// Processing and delivery.
     pub(crate) pipeline: Arc<Pipeline>,
@@ -37,7 +37,7 @@ pub(crate) enum AttemptResult {
     /// The message was delivered, bounced or dropped, and left the spool.
     Finished,
     /// The message stays queued until the entry's `next_attempt`.
-    Deferred(Entry),
+    Deferred(Box<Entry>),
 }
 
 /// Outcome stored in the processing record until the final one is known.
@@ -106,21 +106,18 @@ async fn process(context: &QueueContext, entry: &mut Entry) -> Result<(MessageRe
     };
     let record = report.into_record(pending_outcome());
 
-    let spool = Arc::clone(&context.spool);
     let saved = serde_json::to_value(&record).ok();
     let mut processed = entry.clone();
-    let stored = tokio::task::spawn_blocking(move || {
-        let outbound = outbound;
+    let stored = on_spool(&context.spool, move |spool| {
         spool.store_processed(&mut processed, &outbound, saved).map(|()| (processed, outbound))
     })
     .await;
     match stored {
-        Ok(Ok((processed, outbound))) => {
+        Ok((processed, outbound)) => {
             *entry = processed;
             Ok((record, outbound))
         }
-        Ok(Err(error)) => Err((record, error.into())),
-        Err(error) => Err((record, ProcessError::Internal(format!("spool worker failed: {error}")))),
+        Err(error) => Err((record, error)),
     }
 }
 
@@ -149,14 +146,11 @@ async fn handle_failure(context: &QueueContext, mut entry: Entry, record: Messag
 /// state cannot be written, the message is still retried at the time in
 /// memory, and a restart uses the state written before.
 async fn defer(context: &QueueContext, entry: Entry) -> AttemptResult {
-    let spool = Arc::clone(&context.spool);
     let stored = entry.clone();
-    match tokio::task::spawn_blocking(move || spool.update(&stored)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => tracing::error!(%error, "cannot write the retry state to the spool"),
-        Err(error) => tracing::error!(%error, "spool worker failed while writing the retry state"),
+    if let Err(error) = on_spool(&context.spool, move |spool| spool.update(&stored)).await {
+        tracing::error!(%error, "cannot write the retry state to the spool");
     }
-    AttemptResult::Deferred(entry)
+    AttemptResult::Deferred(Box::new(entry))
 }
 
 /// Gives a message up: queues a bounce to its sender (none for the null
@@ -190,18 +184,12 @@ async fn give_up(context: &QueueContext, mut entry: Entry, mut record: MessageRe
 /// Builds the bounce of `entry` and stores it in the spool as a new
 /// message, ready for delivery. Returns its queue id.
 async fn queue_bounce(context: &QueueContext, entry: &Entry, failure: &FinalFailure) -> Result<QueueId, ProcessError> {
-    let spool = Arc::clone(&context.spool);
     let original_entry = entry.clone();
-    let original = tokio::task::spawn_blocking(move || spool.read_original(&original_entry))
-        .await
-        .map_err(|error| ProcessError::Internal(format!("spool worker failed: {error}")))??;
+    let original = on_spool(&context.spool, move |spool| spool.read_original(&original_entry)).await?;
 
     let now = Utc::now();
     let (envelope, message) = bounce_for(entry, failure, &original, &context.hostname, now);
-    let spool = Arc::clone(&context.spool);
-    let bounce = tokio::task::spawn_blocking(move || spool.accept(envelope, &message, Stage::Processed, now))
-        .await
-        .map_err(|error| ProcessError::Internal(format!("spool worker failed: {error}")))??;
+    let bounce = on_spool(&context.spool, move |spool| spool.accept(envelope, &message, Stage::Processed, now)).await?;
 
     let bounce_id = bounce.queue_id.clone();
     if context.runner.send(bounce).is_err() {
@@ -214,28 +202,35 @@ async fn queue_bounce(context: &QueueContext, entry: &Entry, failure: &FinalFail
 async fn finish(context: &QueueContext, queue_id: &QueueId, record: MessageRecord) -> AttemptResult {
     context.pipeline.record_final(record).await;
 
-    let spool = Arc::clone(&context.spool);
     let removed = queue_id.clone();
-    match tokio::task::spawn_blocking(move || spool.remove(&removed)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => tracing::error!(%error, "cannot remove the finished message from the spool; a restart may deliver it again"),
-        Err(error) => tracing::error!(%error, "spool worker failed while removing the finished message"),
+    if let Err(error) = on_spool(&context.spool, move |spool| spool.remove(&removed)).await {
+        tracing::error!(%error, "cannot remove the finished message from the spool; a restart may deliver it again");
     }
     AttemptResult::Finished
 }
 
 /// Reads the data the next step of `entry` works on.
 async fn read_data(spool: &Arc<Spool>, entry: &Entry) -> Result<Vec<u8>, ProcessError> {
-    let spool = Arc::clone(spool);
     let entry = entry.clone();
-    tokio::task::spawn_blocking(move || spool.read_data(&entry))
+    on_spool(spool, move |spool| spool.read_data(&entry)).await
+}
+
+/// Runs `operation` on a blocking thread, because spool operations wait
+/// for the disk.
+async fn on_spool<T, F>(spool: &Arc<Spool>, operation: F) -> Result<T, ProcessError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Spool) -> Result<T, SpoolError> + Send + 'static,
+{
+    let spool = Arc::clone(spool);
+    tokio::task::spawn_blocking(move || operation(&spool))
         .await
         .map_err(|error| ProcessError::Internal(format!("spool worker failed: {error}")))?
         .map_err(ProcessError::from)
 }
 
-/// The processing record saved in a processed entry, or a record with the
-/// envelope only, for a message the gateway generated itself or a saved
+/// Returns the processing record saved in a processed entry, or a record
+/// with the envelope only, for a message the gateway generated itself or a saved
 /// record that cannot be read back.
 fn saved_record(entry: &Entry, size: usize) -> MessageRecord {
     let saved = entry.processing_record.clone().and_then(|value| serde_json::from_value::<MessageRecord>(value).ok());

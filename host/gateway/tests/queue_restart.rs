@@ -1,5 +1,5 @@
 //! The `mailgate` process and its spool: a gateway killed with SIGKILL after
-//! it answered 250 delivers the message after a restart, exactly once, and
+//! it replied 250 delivers the message after a restart, exactly once, and
 //! SIGTERM stops it cleanly.
 
 use std::io::{BufRead, BufReader};

@@ -13,12 +13,12 @@ use chrono::{DateTime, Utc};
 
 use crate::id::QueueId;
 
-/// Longest value written into a header or status field, in bytes; longer
-/// texts are cut, so no line of the bounce exceeds the 998 octets that RFC
+/// Maximum length of a value written into a header or status field, in
+/// bytes. Longer texts are cut, so no line of the bounce exceeds the 998 octets that RFC
 /// 5322 allows.
 const MAX_FIELD_TEXT: usize = 900;
 
-/// Longest line of the original header copied into the bounce, in bytes
+/// Maximum length of a line of the original header copied into the bounce, in bytes
 /// without the line end (RFC 5322's limit).
 const MAX_HEADER_LINE: usize = 998;
 
@@ -48,7 +48,7 @@ pub struct Bounce<'a> {
     pub arrival: DateTime<Utc>,
     /// Envelope sender of the failed message; the bounce goes to it.
     pub sender: &'a str,
-    /// Why delivery failed, in words, for the human-readable part.
+    /// Reason delivery failed, in words, for the human-readable part.
     pub reason: &'a str,
     /// The recipients that did not get the message.
     pub recipients: &'a [FailedRecipient],

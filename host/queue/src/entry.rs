@@ -51,8 +51,8 @@ pub struct Entry {
     pub last_error: Option<String>,
     /// How far processing has come.
     pub stage: Stage,
-    /// What the gateway recorded about processing, kept so that the history
-    /// record written at the final outcome contains it. Opaque to the spool.
+    /// Record of processing kept by the gateway, so that the history record
+    /// written at the final outcome contains it. Opaque to the spool.
     #[serde(default)]
     pub processing_record: Option<serde_json::Value>,
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 /// A failed spool operation.
 ///
 /// Every variant is a temporary failure for the message concerned: the
-/// gateway answers 451 when a message cannot be spooled, and keeps a spooled
+/// gateway replies 451 when a message cannot be spooled, and keeps a spooled
 /// message for a later attempt when its state cannot be updated.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -13,7 +13,7 @@ pub enum SpoolError {
     /// A file or directory operation failed.
     #[error("spool operation `{operation}` failed on {path}: {source}")]
     Io {
-        /// What was being done, such as `write` or `rename`.
+        /// Operation that failed, such as `write` or `rename`.
         operation: &'static str,
         /// The file or directory.
         path: PathBuf,
@@ -26,7 +26,7 @@ pub enum SpoolError {
     Corrupt {
         /// The metadata file.
         path: PathBuf,
-        /// What is wrong with it.
+        /// The problem found.
         reason: String,
     },
 

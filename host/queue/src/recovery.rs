@@ -17,7 +17,7 @@ use crate::files::{free_name, io_error, remove_if_present, sync_directory};
 use crate::id::QueueId;
 use crate::spool::{METADATA_EXTENSION, PROCESSED_EXTENSION, RECEIVED_EXTENSION, Spool};
 
-/// What [`Spool::open`] found.
+/// Result of the recovery in [`Spool::open`].
 #[derive(Debug, Default)]
 pub struct Recovery {
     /// Messages to continue, oldest arrival first.
@@ -33,8 +33,7 @@ pub struct Recovery {
 impl Spool {
     /// Scans the spool; see the module documentation.
     pub(crate) fn recover(&self) -> Result<Recovery, SpoolError> {
-        let mut recovery = Recovery::default();
-        recovery.removed_temporary = self.clear_temporary()?;
+        let mut recovery = Recovery { removed_temporary: self.clear_temporary()?, ..Recovery::default() };
 
         let mut metadata = BTreeSet::new();
         let mut data = BTreeSet::new();
@@ -82,7 +81,7 @@ impl Spool {
         if recovery.removed_orphans + recovery.moved_to_corrupt > 0 {
             sync_directory(&self.root)?;
         }
-        recovery.entries.sort_by(|first, second| first.arrival.cmp(&second.arrival));
+        recovery.entries.sort_by_key(|entry| entry.arrival);
         Ok(recovery)
     }
 

@@ -28,7 +28,7 @@ impl Default for RetryPolicy {
     }
 }
 
-/// What to do after a temporary failure.
+/// Decision after a temporary failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RetryDecision {
     /// Try again at this time.

@@ -78,7 +78,7 @@ impl Spool {
         self.count.load(Ordering::Relaxed)
     }
 
-    /// Whether the spool holds no message.
+    /// Whether the spool contains no message.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -188,7 +188,7 @@ impl Spool {
         self.root.join(format!("{queue_id}.{}", data_extension(stage)))
     }
 
-    /// A fresh name in `tmp/`; the random part keeps two writers of the same
+    /// Returns a fresh name in `tmp/`. The random part keeps two writers of the same
     /// message, such as a stale worker and a new one, apart.
     fn temporary_path(&self, queue_id: &QueueId, extension: &str) -> PathBuf {
         self.temporary.join(format!("{queue_id}.{extension}.{:016x}", rand::random::<u64>()))

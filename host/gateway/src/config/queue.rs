@@ -10,9 +10,9 @@ use serde::Deserialize;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SmtpMode {
-    /// 250 as soon as the message is safe in the queue; processing and
-    /// delivery follow, with retries, and a failure becomes a bounce to the
-    /// sender.
+    /// 250 as soon as the message is safe in the queue. Processing and
+    /// delivery follow with retries, and a permanent failure becomes a
+    /// bounce to the sender.
     #[default]
     AfterQueue,
     /// 250 only after processing and delivery to the next hop; a failure is
@@ -55,7 +55,7 @@ impl Default for QueueConfig {
 }
 
 impl QueueConfig {
-    /// The retry schedule these settings describe.
+    /// Returns the retry schedule these settings describe.
     pub fn retry_policy(&self) -> RetryPolicy {
         RetryPolicy {
             initial_delay: Duration::from_secs(self.retry_initial_secs),
