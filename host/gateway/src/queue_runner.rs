@@ -166,3 +166,34 @@ impl Runner {
         tracing::info!(spooled = self.context.spool.len(), "queue runner stopped");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use mailgate_queue::{QueuedEnvelope, Stage};
+
+    use super::*;
+
+    fn entry_due_at(due: DateTime<Utc>) -> Entry {
+        let mut entry = Entry::new(QueueId::generate(), QueuedEnvelope::default(), Stage::Received, due);
+        entry.next_attempt = due;
+        entry
+    }
+
+    #[test]
+    fn schedule_pops_due_entries_in_order() {
+        let now = Utc::now();
+        let later = entry_due_at(now + chrono::Duration::seconds(60));
+        let first = entry_due_at(now - chrono::Duration::seconds(20));
+        let second = entry_due_at(now - chrono::Duration::seconds(10));
+        let mut schedule = Schedule::default();
+        for entry in [later.clone(), second.clone(), first.clone()] {
+            schedule.insert(entry);
+        }
+
+        assert_eq!(schedule.pop_due(now).map(|entry| entry.queue_id), Some(first.queue_id));
+        assert_eq!(schedule.pop_due(now).map(|entry| entry.queue_id), Some(second.queue_id));
+        assert!(schedule.pop_due(now).is_none(), "an entry due later was returned");
+        assert_eq!(schedule.next_due(), Some(later.next_attempt));
+        assert_eq!(schedule.len(), 1);
+    }
+}

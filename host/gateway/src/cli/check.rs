@@ -102,6 +102,8 @@ pub async fn run(config_path: Option<&Path>, timeout_secs: u64) -> Result<()> {
         report(&mut diagnoses, diagnosis);
     }
 
+    report(&mut diagnoses, local::check_spool(&config.queue.directory));
+
     let next_hop = match &config.delivery.relay {
         Some(relay) => relay::check(relay, timeout).await,
         None => local::check_maildir(&config.delivery.maildir),
