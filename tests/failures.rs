@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use mailgate_tests::{
     SmtpClient, SmtpSink, before_queue_config as config, closed_port, file_rule, sample, send_message, shipped_rule,
-    start_gateway, test_rule,
+    start_gateway, test_rule, use_unreachable_vault,
 };
 
 #[tokio::test]
@@ -55,8 +55,7 @@ async fn unreachable_vault_gets_451() {
     let data_dir = tempfile::tempdir().unwrap();
     let sink = SmtpSink::start().await;
     let mut settings = config(data_dir.path(), sink.address, vec![shipped_rule("secure-storage")]);
-    settings.vault.url = Some(format!("http://{}/vault_rest", closed_port().await));
-    settings.vault.api_key = Some("unused-key".to_string());
+    use_unreachable_vault(&mut settings).await;
     let gateway = start_gateway(settings).await;
 
     let reply = send_message(gateway.smtp_address(), &sample("pdf-with-inline-logo.eml")).await;

@@ -12,7 +12,7 @@ use mailgate_history::Outcome;
 use mailgate_smtp::ReceivedMessage;
 use mailgate_tests::{
     SmtpClient, SmtpSink, closed_port, config, file_rule, final_record, queue_id_of, sample, send_message, shipped_rule,
-    start_gateway, test_rule,
+    start_gateway, test_rule, use_unreachable_vault,
 };
 
 /// Builds a configuration whose retries come after 1 second, at most 2
@@ -242,8 +242,7 @@ async fn vault_down_deferred_after_queue() {
     let data_dir = tempfile::tempdir().unwrap();
     let sink = SmtpSink::start().await;
     let mut settings = config(data_dir.path(), sink.address, vec![shipped_rule("secure-storage")]);
-    settings.vault.url = Some(format!("http://{}/vault_rest", closed_port().await));
-    settings.vault.api_key = Some("unused-key".to_string());
+    use_unreachable_vault(&mut settings).await;
     let gateway = start_gateway(settings).await;
 
     let reply = send_message(gateway.smtp_address(), &sample("pdf-with-inline-logo.eml")).await;

@@ -84,6 +84,13 @@ pub async fn start_gateway(config: Config) -> RunningGateway {
     Gateway::start(config).await.expect("gateway starts")
 }
 
+/// Points `config` at an external vault on a loopback port where nothing
+/// listens.
+pub async fn use_unreachable_vault(config: &mut Config) {
+    config.vault.url = Some(format!("http://{}/vault_rest", closed_port().await));
+    config.vault.api_key = Some("unused-key".to_string());
+}
+
 /// Waits up to 10 seconds for the history record of `queue_id`: in
 /// after-queue mode the gateway records a message once its final outcome is
 /// known, which can be just after the next hop got it.
