@@ -232,7 +232,7 @@ fn rule_engine(config: &Config) -> Result<RuleEngine, GatewayError> {
     }
     let largest_rule = config.rules.iter().map(|rule| rule.max_memory_mib.saturating_mul(1024 * 1024)).max().unwrap_or(0);
     let pool = PoolSize {
-        max_instances: u32::try_from(config.smtp.max_connections.saturating_add(8)).unwrap_or(u32::MAX),
+        max_instances: u32::try_from(config.smtp.max_connections.max(config.queue.workers).saturating_add(8)).unwrap_or(u32::MAX),
         max_memory_bytes: largest_rule.max(MIN_POOL_SLOT_BYTES),
     };
     tracing::info!(instances = pool.max_instances, slot_bytes = pool.max_memory_bytes, "rule engine uses the pooling allocator");

@@ -67,8 +67,11 @@ impl FinalFailure {
         }
     }
 
-    /// The outcome recorded in the history; `note` describes what became of the
-    /// message, such as the bounce's queue id.
+    /// Returns the outcome recorded in the history; `note` describes what
+    /// became of the message, such as the bounce's queue id.
+    ///
+    /// NOTE: the history has no outcome kind for bounces, so a bounced
+    /// message is `Rejected` (or `Blocked`) with the bounce in the reason.
     pub(crate) fn history_outcome(&self, note: &str) -> Outcome {
         match self {
             FinalFailure::Permanent(ProcessError::Blocked { rule, reason }) => {

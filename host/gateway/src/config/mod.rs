@@ -350,9 +350,11 @@ pub struct RuleSetConfig {
     pub add_header: bool,
     /// Use wasmtime's pooling allocator: instances come from slots reserved
     /// at start, which makes each invocation several times cheaper. The pool
-    /// has `smtp.max_connections` + 8 slots, each with room for the larger of
-    /// 256 MiB and the largest `max_memory_mib` of the rules; a rule reloaded
-    /// later with a larger limit needs a restart. Default true.
+    /// has 8 slots more than the larger of `smtp.max_connections` (sessions
+    /// run rules in before-queue mode) and `queue.workers`. Each slot has
+    /// room for the larger of 256 MiB and the largest `max_memory_mib` of the
+    /// rules; a rule reloaded later with a larger limit needs a restart.
+    /// Default true.
     pub pooling: bool,
 }
 
