@@ -10,7 +10,7 @@ use base64::Engine;
 use mailgate::{BalanceConfig, Config, OutboundTlsConfig, RunningGateway};
 use mailgate_history::{HistoryQuery, Outcome, RecordKey};
 use mailgate_smtp::TlsConfig;
-use mailgate_tests::{SmtpSink, config, sample, send_message, shipped_rule, start_gateway};
+use mailgate_tests::{SmtpSink, before_queue_config, sample, send_message, shipped_rule, start_gateway};
 
 /// Returns a loopback port with nothing listening on it.
 async fn closed_port() -> SocketAddr {
@@ -20,9 +20,10 @@ async fn closed_port() -> SocketAddr {
     address
 }
 
-/// Builds a gateway configuration that delivers to `relays`.
+/// Builds a gateway configuration that delivers to `relays` in before-queue
+/// mode, so the reply to DATA shows the outcome of the delivery.
 fn relays_config(data_dir: &Path, relays: &[SocketAddr]) -> Config {
-    let mut config = config(data_dir, relays[0], vec![shipped_rule("secure-storage")]);
+    let mut config = before_queue_config(data_dir, relays[0], vec![shipped_rule("secure-storage")]);
     config.delivery.relay = None;
     config.delivery.relays = relays.iter().map(ToString::to_string).collect();
     config

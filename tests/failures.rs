@@ -1,19 +1,14 @@
-//! Failures on the way: broken rules, an unreachable vault or next hop. The
-//! client always gets a temporary failure (451), nothing reaches the next
-//! hop, and the gateway keeps serving.
+//! Failures on the way in before-queue mode: broken rules, an unreachable
+//! vault or next hop. The client always gets a temporary failure (451),
+//! nothing reaches the next hop, and the gateway keeps serving. The same
+//! failures in after-queue mode are in `queue.rs`.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use mailgate_tests::{SmtpClient, SmtpSink, config, file_rule, sample, send_message, shipped_rule, start_gateway, test_rule};
-
-/// Returns a loopback port with nothing listening on it.
-async fn closed_port() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    drop(listener);
-    address
-}
+use mailgate_tests::{
+    SmtpClient, SmtpSink, before_queue_config as config, closed_port, file_rule, sample, send_message, shipped_rule,
+    start_gateway, test_rule, use_unreachable_vault,
+};
 
 #[tokio::test]
 async fn endless_rule_gets_451_and_gateway_serves_on() {
@@ -60,8 +55,7 @@ async fn unreachable_vault_gets_451() {
     let data_dir = tempfile::tempdir().unwrap();
     let sink = SmtpSink::start().await;
     let mut settings = config(data_dir.path(), sink.address, vec![shipped_rule("secure-storage")]);
-    settings.vault.url = Some(format!("http://{}/vault_rest", closed_port().await));
-    settings.vault.api_key = Some("unused-key".to_string());
+    use_unreachable_vault(&mut settings).await;
     let gateway = start_gateway(settings).await;
 
     let reply = send_message(gateway.smtp_address(), &sample("pdf-with-inline-logo.eml")).await;

@@ -3,11 +3,9 @@
 //! store and the admin JSON API.
 
 use mailgate_history::{HistoryQuery, Outcome, OutcomeKind, RecordKey, RuleStatus, UploadStatus};
-use mailgate_tests::{SmtpSink, config, sample, send_message, shipped_rule, start_gateway};
-
-fn queue_id_of(reply_text: &str) -> String {
-    reply_text.rsplit(' ').next().unwrap().to_string()
-}
+use mailgate_tests::{
+    SmtpSink, before_queue_config, config, final_record, queue_id_of, sample, send_message, shipped_rule, start_gateway,
+};
 
 #[tokio::test]
 async fn delivered_message_recorded_with_uploads() {
@@ -22,10 +20,9 @@ async fn delivered_message_recorded_with_uploads() {
     let reply = send_message(gateway.smtp_address(), &sample("pdf-with-inline-logo.eml")).await;
     assert_eq!(reply.code, 250, "{reply:?}");
     sink.next_message().await;
-    let queue_id = queue_id_of(&reply.text);
+    let queue_id = queue_id_of(&reply);
 
-    let history = gateway.history().expect("history enabled");
-    let record = history.get(RecordKey::QueueId(queue_id.clone())).await.unwrap().expect("message recorded");
+    let record = final_record(&gateway, &queue_id).await;
     assert_eq!(record.mail_from, "alice@example.com");
     assert_eq!(record.rcpt_to, vec!["bob@example.org".to_string()]);
     assert_eq!(record.subject.as_deref(), Some("Quarterly report"));
@@ -71,7 +68,7 @@ async fn upload_failure_recorded_with_cause() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         listener.local_addr().unwrap()
     };
-    let mut settings = config(data_dir.path(), sink.address, vec![shipped_rule("secure-storage")]);
+    let mut settings = before_queue_config(data_dir.path(), sink.address, vec![shipped_rule("secure-storage")]);
     settings.history.path = data_dir.path().join("history.sqlite");
     settings.vault.url = Some(format!("http://{closed}/vault_rest"));
     settings.vault.api_key = Some("unused".to_string());

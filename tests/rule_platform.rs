@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use mail_parser::MessageParser;
 use mailgate::{Config, FailurePolicyConfig, RuleConfig};
-use mailgate_tests::{SmtpClient, SmtpSink, config, file_rule, sample, send_message, shipped_rule, start_gateway, test_rule};
+use mailgate_tests::{
+    SmtpClient, SmtpSink, before_queue_config, config, file_rule, sample, send_message, shipped_rule, start_gateway, test_rule,
+};
 
 fn header_value(data: &[u8], name: &str) -> Option<String> {
     let message = MessageParser::default().parse(data)?;
@@ -174,7 +176,7 @@ async fn failure_policy_block_rejects() {
     let sink = SmtpSink::start().await;
     let mut looping = file_rule("looping", test_rule("endless_loop"), 200);
     looping.on_failure = FailurePolicyConfig::Block;
-    let gateway = start_gateway(config(data_dir.path(), sink.address, vec![looping])).await;
+    let gateway = start_gateway(before_queue_config(data_dir.path(), sink.address, vec![looping])).await;
 
     let reply = send_message(gateway.smtp_address(), &sample("plain-text.eml")).await;
 
@@ -198,8 +200,11 @@ async fn match_conditions_select_recipients() {
 
     assert_eq!(matched.code, 250);
     assert_eq!(unmatched.code, 250);
-    assert!(!has_pdf(&sink.next_message().await.data), "rule ran for example.org");
-    assert!(has_pdf(&sink.next_message().await.data), "rule skipped for example.net");
+    let mut delivered = [sink.next_message().await, sink.next_message().await];
+    delivered.sort_by(|first, second| first.rcpt_to.cmp(&second.rcpt_to));
+    assert_eq!(delivered[0].rcpt_to, vec!["bob@example.org".to_string()]);
+    assert!(!has_pdf(&delivered[0].data), "rule ran for example.org");
+    assert!(has_pdf(&delivered[1].data), "rule skipped for example.net");
     gateway.shutdown().await;
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mailgate::{Config, Gateway, RuleConfig, RunningGateway};
+use mailgate::{Config, Gateway, RuleConfig, RunningGateway, SmtpMode};
 use mailgate_smtp::{DomainPattern, MessageHandler, Outcome, ReceivedMessage, SmtpServer, SmtpServerConfig, TlsConfig};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -56,14 +56,59 @@ pub fn config(data_dir: &Path, relay: SocketAddr, rules: Vec<RuleConfig>) -> Con
     config.delivery.timeout_secs = 10;
     config.rule_set.cache_dir = data_dir.join("cache");
     config.history.path = data_dir.join("history.sqlite");
+    config.queue.directory = data_dir.join("queue");
     config.rule_set.watch = false;
     config.rules = rules;
     config
 }
 
+/// Builds [`config`] in before-queue mode: the client gets 451 or 550 when
+/// processing or delivery fails.
+pub fn before_queue_config(data_dir: &Path, relay: SocketAddr, rules: Vec<RuleConfig>) -> Config {
+    let mut config = config(data_dir, relay, rules);
+    config.smtp.mode = SmtpMode::BeforeQueue;
+    config
+}
+
+/// Returns a loopback address with nothing listening on it, for a next hop
+/// that is down. A sink can start on it later with [`SmtpSink::start_on`].
+pub async fn closed_port() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    address
+}
+
 /// Starts a gateway with `config`.
 pub async fn start_gateway(config: Config) -> RunningGateway {
     Gateway::start(config).await.expect("gateway starts")
+}
+
+/// Points `config` at an external vault on a loopback port where nothing
+/// listens.
+pub async fn use_unreachable_vault(config: &mut Config) {
+    config.vault.url = Some(format!("http://{}/vault_rest", closed_port().await));
+    config.vault.api_key = Some("unused-key".to_string());
+}
+
+/// Waits up to 10 seconds for the history record of `queue_id`: in
+/// after-queue mode the gateway records a message once its final outcome is
+/// known, which can be just after the next hop got it.
+pub async fn final_record(gateway: &RunningGateway, queue_id: &str) -> mailgate_history::MessageRecord {
+    let history = gateway.history().expect("history enabled");
+    for _ in 0..100 {
+        let key = mailgate_history::RecordKey::QueueId(queue_id.to_string());
+        if let Some(record) = history.get(key).await.unwrap() {
+            return record;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no history record for {queue_id} within 10 s");
+}
+
+/// Returns the queue id at the end of a `250 2.0.0 OK queued as <id>` reply.
+pub fn queue_id_of(reply: &Reply) -> String {
+    reply.text.rsplit(' ').next().unwrap_or_default().to_string()
 }
 
 /// Creates a vault client for the gateway's built-in vault.
@@ -72,59 +117,77 @@ pub fn vault_client(gateway: &RunningGateway) -> mailgate_vault::VaultClient {
     mailgate_vault::VaultClient::new(mailgate_vault::VaultClientConfig::new(url, VAULT_KEY)).unwrap()
 }
 
-/// An SMTP server acting as the next hop: it accepts every message and hands
-/// it to the test.
+/// Reply of a sink to each message, given the message.
+pub type SinkPolicy = fn(&ReceivedMessage) -> Outcome;
+
+/// Accepts every message: the policy of [`SmtpSink::start`].
+pub fn accept_all(_: &ReceivedMessage) -> Outcome {
+    Outcome::Accepted { queue_id: "SINK".to_string() }
+}
+
+/// An SMTP server acting as the next hop: it replies to each message with the
+/// outcome its policy returns and hands every message it got, accepted or not, to the test.
 pub struct SmtpSink {
     pub address: SocketAddr,
     received: Mutex<mpsc::UnboundedReceiver<ReceivedMessage>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
-struct Recorder(mpsc::UnboundedSender<ReceivedMessage>);
+struct Recorder(mpsc::UnboundedSender<ReceivedMessage>, SinkPolicy);
 
 impl MessageHandler for Recorder {
     fn handle(&self, message: ReceivedMessage) -> impl std::future::Future<Output = Outcome> + Send {
+        let outcome = (self.1)(&message);
         let _ = self.0.send(message);
-        async { Outcome::Accepted { queue_id: "SINK".to_string() } }
+        async { outcome }
     }
 }
 
 impl SmtpSink {
-    /// Starts the sink on an ephemeral loopback port.
+    /// Starts a sink that accepts everything on an ephemeral loopback port.
     pub async fn start() -> SmtpSink {
-        SmtpSink::start_with(SmtpServerConfig::default()).await
+        SmtpSink::start_with(SocketAddr::from(([127, 0, 0, 1], 0)), accept_all).await
+    }
+
+    /// Starts a sink that accepts everything on `address`.
+    pub async fn start_on(address: SocketAddr) -> SmtpSink {
+        SmtpSink::start_with(address, accept_all).await
+    }
+
+    /// Starts a sink on `address` that replies with the outcome `policy`
+    /// returns.
+    pub async fn start_with(address: SocketAddr, policy: SinkPolicy) -> SmtpSink {
+        SmtpSink::start_configured(SmtpServerConfig { listen: address, ..SmtpServerConfig::default() }, policy).await
     }
 
     /// Starts a sink that takes recipients in `domains` only, as a mail
     /// server that knows its own domains: others get `550 5.7.1`.
     pub async fn start_accepting(domains: &[&str]) -> SmtpSink {
-        SmtpSink::start_with(SmtpServerConfig {
+        let config = SmtpServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             accepted_domains: domains.iter().map(|domain| DomainPattern::parse(domain).unwrap()).collect(),
             relay_networks: Vec::new(),
             ..SmtpServerConfig::default()
-        })
-        .await
+        };
+        SmtpSink::start_configured(config, accept_all).await
     }
 
     /// Starts a sink that offers STARTTLS with `tls`.
     pub async fn start_with_tls(tls: TlsConfig) -> SmtpSink {
-        SmtpSink::start_with(SmtpServerConfig { tls: Some(tls), ..SmtpServerConfig::default() }).await
+        let config =
+            SmtpServerConfig { listen: SocketAddr::from(([127, 0, 0, 1], 0)), tls: Some(tls), ..SmtpServerConfig::default() };
+        SmtpSink::start_configured(config, accept_all).await
     }
 
-    async fn start_with(config: SmtpServerConfig) -> SmtpSink {
-        let config = SmtpServerConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            hostname: "sink.test".to_string(),
-            max_message_size: 64 * 1024 * 1024,
-            ..config
-        };
+    async fn start_configured(config: SmtpServerConfig, policy: SinkPolicy) -> SmtpSink {
+        let config = SmtpServerConfig { hostname: "sink.test".to_string(), max_message_size: 64 * 1024 * 1024, ..config };
         let server = SmtpServer::bind(config).await.unwrap();
         let address = server.local_addr();
         let (sender, receiver) = mpsc::unbounded_channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = server
-                .run(Arc::new(Recorder(sender)), async {
+                .run(Arc::new(Recorder(sender, policy)), async {
                     let _ = stopped.await;
                 })
                 .await;

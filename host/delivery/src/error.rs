@@ -20,8 +20,11 @@ pub enum DeliveryError {
         relay: String,
         /// SMTP reply code.
         code: u16,
-        /// Reply text.
+        /// Reply text, without the enhanced status code.
         message: String,
+        /// RFC 3463 enhanced status code of the reply, such as `5.1.1`,
+        /// when the relay sent one.
+        enhanced_status: Option<String>,
     },
 
     /// STARTTLS was required but not offered, or the TLS handshake failed

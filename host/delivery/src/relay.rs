@@ -175,7 +175,9 @@ async fn greet(config: &RelayConfig) -> Result<(SmtpClient<TcpStream>, bool), De
 pub(crate) fn map_error(relay: &str, error: mail_send::Error) -> DeliveryError {
     match error {
         mail_send::Error::UnexpectedReply(reply) | mail_send::Error::AuthenticationFailed(reply) => {
-            DeliveryError::Rejected { relay: relay.to_string(), code: reply.code, message: reply.message }
+            let [class, subject, detail] = reply.esc;
+            let enhanced_status = (class != 0).then(|| format!("{class}.{subject}.{detail}"));
+            DeliveryError::Rejected { relay: relay.to_string(), code: reply.code, message: reply.message, enhanced_status }
         }
         mail_send::Error::Timeout => DeliveryError::Unreachable { relay: relay.to_string(), reason: "timed out".to_string() },
         mail_send::Error::Io(error) => DeliveryError::Unreachable { relay: relay.to_string(), reason: error.to_string() },

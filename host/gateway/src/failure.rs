@@ -2,6 +2,7 @@
 
 use mailgate_delivery::DeliveryError;
 use mailgate_message::ParseError;
+use mailgate_queue::SpoolError;
 use mailgate_rules::RuleFailure;
 use mailgate_smtp::Outcome;
 use mailgate_vault::VaultError;
@@ -39,6 +40,10 @@ pub enum ProcessError {
     #[error(transparent)]
     Delivery(#[from] DeliveryError),
 
+    /// The spool could not be read or written.
+    #[error(transparent)]
+    Spool(#[from] SpoolError),
+
     /// A worker task of the gateway failed.
     #[error("internal error: {0}")]
     Internal(String),
@@ -50,7 +55,7 @@ impl ProcessError {
         match self {
             ProcessError::Parse(_) | ProcessError::Blocked { .. } => false,
             ProcessError::Delivery(error) => error.is_temporary(),
-            ProcessError::Rule(_) | ProcessError::Upload(_) | ProcessError::Internal(_) => true,
+            ProcessError::Rule(_) | ProcessError::Upload(_) | ProcessError::Spool(_) | ProcessError::Internal(_) => true,
         }
     }
 

@@ -11,13 +11,17 @@ use mailgate_history::{AsyncHistoryStore, HistoryError};
 use mailgate_rules::{PoolSize, RuleEngine, RuleLoadError};
 use mailgate_smtp::{SmtpServer, SmtpServerConfig, TlsConfig, TlsError};
 use mailgate_vault::{RunningVault, VaultClient, VaultClientConfig, VaultError, VaultServer, VaultServerConfig, VaultServerError};
-use tokio::sync::oneshot;
+use mailgate_queue::{Spool, SpoolError};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::admin::AdminServer;
-use crate::config::{Config, ConfigError, LookaheadMode};
+use crate::config::{Config, ConfigError, LookaheadMode, SmtpMode};
 use crate::lookahead::RecipientLookahead;
 use crate::pipeline::{Pipeline, PipelineSettings};
+use crate::queue_acceptor::QueueAcceptor;
+use crate::queue_runner::{QueueRunner, RunnerSettings};
+use crate::queue_worker::QueueContext;
 use crate::reload::{Reloader, spawn_watcher};
 use crate::rule_set::{RuleSet, RuleSetId, SharedRuleSet};
 
@@ -63,6 +67,10 @@ pub enum GatewayError {
         source: std::io::Error,
     },
 
+    /// The spool directory could not be opened or recovered.
+    #[error("cannot open the spool: {0}")]
+    Spool(#[from] SpoolError),
+
     /// A setting is invalid.
     #[error("invalid setting `{setting}`: {reason}")]
     Config {
@@ -78,8 +86,9 @@ pub struct Gateway;
 
 impl Gateway {
     /// Loads the rules, starts the built-in vault unless an external one is
-    /// configured, and starts serving SMTP. Returns once the listener is
-    /// bound, so the returned addresses are ready for connections.
+    /// configured, opens the spool and continues the messages in it, and
+    /// starts serving SMTP. Returns once the listener is bound, so the
+    /// returned addresses are ready for connections.
     pub async fn start(config: Config) -> Result<RunningGateway, GatewayError> {
         Gateway::start_with_file(config, None).await
     }
@@ -107,12 +116,13 @@ impl Gateway {
         };
         let history = open_history(&config).await?;
         let pruner = history.clone().and_then(|store| spawn_pruner(store, config.history.retention_days));
-        let lookahead = recipient_lookahead(&config, &delivery);
+        let lookahead = recipient_lookahead(&config, &delivery).map(Arc::new);
         let mut pipeline = Pipeline::new(Arc::clone(&rule_set), vault_client, delivery, history.clone(), settings);
-        if let Some(lookahead) = lookahead {
-            pipeline = pipeline.with_lookahead(lookahead);
+        if let Some(lookahead) = &lookahead {
+            pipeline = pipeline.with_lookahead(Arc::clone(lookahead));
         }
         let pipeline = Arc::new(pipeline);
+        let spool = open_spool(&config).await?;
 
         let admin = match config.admin_token() {
             Some(token) => Some(
@@ -139,6 +149,7 @@ impl Gateway {
             accepted_domains: config.accepted_domains().map_err(config_error)?,
             relay_networks: config.relay_networks(),
             verify_recipients: config.smtp.recipient_lookahead == LookaheadMode::NextHop,
+            shutdown_grace_period: Duration::from_secs(config.smtp.shutdown_timeout_secs),
             ..SmtpServerConfig::default()
         };
         let server = SmtpServer::bind(smtp_config)
@@ -147,18 +158,57 @@ impl Gateway {
         let smtp_address = server.local_addr();
         tracing::info!(address = %smtp_address, "SMTP listening");
 
+        let (spool, recovered) = spool;
+        let spool = Arc::new(spool);
+        let (runner_sender, runner_receiver) = mpsc::unbounded_channel();
+        let context = Arc::new(QueueContext {
+            spool: Arc::clone(&spool),
+            pipeline: Arc::clone(&pipeline),
+            policy: config.queue.retry_policy(),
+            hostname: config.smtp.hostname.clone(),
+            runner: runner_sender.clone(),
+        });
+        let runner_settings = RunnerSettings {
+            workers: config.queue.workers,
+            shutdown_timeout: Duration::from_secs(config.queue.shutdown_timeout_secs),
+        };
+        let queue = QueueRunner::start(context, runner_receiver, recovered, runner_settings);
+
         let (stop, stopped) = oneshot::channel::<()>();
+        let mode = config.smtp.mode;
+        let mut acceptor = QueueAcceptor::new(Arc::clone(&spool), runner_sender);
+        if let Some(lookahead) = lookahead {
+            acceptor = acceptor.with_lookahead(lookahead);
+        }
+        let acceptor = Arc::new(acceptor);
         let smtp_task = tokio::spawn(async move {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            if let Err(error) = server.run(pipeline, shutdown).await {
+            let served = match mode {
+                SmtpMode::AfterQueue => server.run(acceptor, shutdown).await,
+                SmtpMode::BeforeQueue => server.run(pipeline, shutdown).await,
+            };
+            if let Err(error) = served {
                 tracing::error!(%error, "SMTP server stopped with an error");
             }
         });
+        tracing::info!(?mode, spool = %spool.root().display(), "SMTP mode");
 
         let builtin_vault = builtin_vault.map(Arc::new);
-        Ok(RunningGateway { smtp_address, builtin_vault, stop: Some(stop), smtp_task, reloader, admin, watcher, pruner, history })
+        Ok(RunningGateway {
+            smtp_address,
+            builtin_vault,
+            stop: Some(stop),
+            smtp_task,
+            queue: Some(queue),
+            spool,
+            reloader,
+            admin,
+            watcher,
+            pruner,
+            history,
+        })
     }
 }
 
@@ -179,6 +229,26 @@ fn recipient_lookahead(config: &Config, delivery: &Delivery) -> Option<Recipient
     Some(RecipientLookahead::new(relays.clone(), config.lookahead_cache_duration()))
 }
 
+/// Opens the spool on a blocking thread and logs what recovery found.
+async fn open_spool(config: &Config) -> Result<(Spool, Vec<mailgate_queue::Entry>), GatewayError> {
+    let directory = config.queue.directory.clone();
+    let (spool, recovery) = tokio::task::spawn_blocking(move || Spool::open(&directory))
+        .await
+        .map_err(|error| GatewayError::Config { setting: "queue.directory".to_string(), reason: error.to_string() })??;
+
+    let processed = recovery.entries.iter().filter(|entry| entry.stage == mailgate_queue::Stage::Processed).count();
+    tracing::info!(
+        directory = %spool.root().display(),
+        queued = recovery.entries.len(),
+        processed,
+        removed_temporary = recovery.removed_temporary,
+        removed_orphans = recovery.removed_orphans,
+        moved_to_corrupt = recovery.moved_to_corrupt,
+        "spool opened"
+    );
+    Ok((spool, recovery.entries))
+}
+
 /// Smallest memory slot of the pool, so reloaded rules can raise their limit
 /// up to this without a restart.
 const MIN_POOL_SLOT_BYTES: usize = 256 * 1024 * 1024;
@@ -189,7 +259,7 @@ fn rule_engine(config: &Config) -> Result<RuleEngine, GatewayError> {
     }
     let largest_rule = config.rules.iter().map(|rule| rule.max_memory_mib.saturating_mul(1024 * 1024)).max().unwrap_or(0);
     let pool = PoolSize {
-        max_instances: u32::try_from(config.smtp.max_connections.saturating_add(8)).unwrap_or(u32::MAX),
+        max_instances: u32::try_from(config.smtp.max_connections.max(config.queue.workers).saturating_add(8)).unwrap_or(u32::MAX),
         max_memory_bytes: largest_rule.max(MIN_POOL_SLOT_BYTES),
     };
     tracing::info!(instances = pool.max_instances, slot_bytes = pool.max_memory_bytes, "rule engine uses the pooling allocator");
@@ -301,6 +371,8 @@ pub struct RunningGateway {
     builtin_vault: Option<Arc<RunningVault>>,
     stop: Option<oneshot::Sender<()>>,
     smtp_task: JoinHandle<()>,
+    queue: Option<QueueRunner>,
+    spool: Arc<Spool>,
     reloader: Arc<Reloader>,
     admin: Option<AdminServer>,
     watcher: Option<JoinHandle<()>>,
@@ -329,6 +401,16 @@ impl RunningGateway {
         self.admin.as_ref().map(AdminServer::address)
     }
 
+    /// Number of messages in the spool, queued or being processed.
+    pub fn queued_messages(&self) -> usize {
+        self.spool.len()
+    }
+
+    /// Directory of the spool.
+    pub fn spool_directory(&self) -> &std::path::Path {
+        self.spool.root()
+    }
+
     /// Address the SMTP server listens on.
     pub fn smtp_address(&self) -> SocketAddr {
         self.smtp_address
@@ -344,8 +426,11 @@ impl RunningGateway {
         self.builtin_vault.clone()
     }
 
-    /// Stops accepting connections, lets sessions in flight finish within
-    /// the SMTP server's grace period, then stops the built-in vault.
+    /// Stops accepting connections and lets sessions in flight finish within
+    /// `smtp.shutdown_timeout_secs`. Then lets the queue's running attempts
+    /// finish within `queue.shutdown_timeout_secs`, leaving every other
+    /// message in the spool for the next start, and stops the built-in
+    /// vault.
     pub async fn shutdown(mut self) {
         if let Some(watcher) = self.watcher.take() {
             watcher.abort();
@@ -361,6 +446,9 @@ impl RunningGateway {
         }
         if let Err(error) = (&mut self.smtp_task).await {
             tracing::error!(%error, "SMTP task ended abnormally");
+        }
+        if let Some(queue) = self.queue.take() {
+            queue.stop().await;
         }
         if let Some(vault) = self.builtin_vault.take() {
             match Arc::try_unwrap(vault) {

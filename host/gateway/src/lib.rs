@@ -2,8 +2,11 @@
 //! wiring of SMTP, rules, vault and delivery.
 //!
 //! [`Gateway::start`] loads the rules, starts the built-in vault when no
-//! external one is configured, and serves SMTP. Each message goes through
-//! [`Pipeline`]: parse, run the rules, upload, rewrite, deliver. The SMTP
+//! external one is configured, opens the spool and serves SMTP. Each message
+//! goes through [`Pipeline`]: parse, run the rules, upload, rewrite, deliver.
+//! In the default after-queue mode ([`SmtpMode`]) the SMTP client gets 250
+//! once the message is in the spool, and a queue runner processes it, retries
+//! temporary failures and bounces permanent ones. In before-queue mode the
 //! client gets 250 only after the next hop took the message.
 
 pub mod admin;
@@ -16,13 +19,17 @@ mod lookahead;
 mod matching;
 mod pipeline;
 mod plan;
+mod queue_acceptor;
+mod queue_bounce;
+mod queue_runner;
+mod queue_worker;
 mod reload;
 mod report;
 mod rule_set;
 
 pub use config::{
-    AdminConfig, BalanceConfig, BuiltinVaultConfig, Config, ConfigError, DeliveryConfig, DirectionConfig, FailurePolicyConfig, LookaheadMode, OutboundTlsConfig,
-    MatchConfig, RuleConfig, RuleSetConfig, SmtpConfig, VaultConfig,
+    AdminConfig, BalanceConfig, BuiltinVaultConfig, Config, ConfigError, DeliveryConfig, DirectionConfig, FailurePolicyConfig,
+    LookaheadMode, MatchConfig, OutboundTlsConfig, QueueConfig, RuleConfig, RuleSetConfig, SmtpConfig, SmtpMode, VaultConfig,
 };
 pub use failure::ProcessError;
 pub use gateway::{Gateway, GatewayError, RunningGateway};

@@ -18,11 +18,11 @@
 //! gateway can keep and deliver later.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mailgate_delivery::{DeliveryError, RelayGroup, probe_recipient};
-use mailgate_smtp::RecipientVerdict;
+use mailgate_smtp::{RecipientToVerify, RecipientVerdict};
 
 /// Maximum number of cached replies. When the cache is full, expired entries
 /// are dropped, and if none has expired, the cache is cleared.
@@ -107,5 +107,14 @@ impl RecipientLookahead {
             }
         }
         cache.insert(key, (Instant::now(), verdict));
+    }
+}
+
+/// Checks `request` with `lookahead` when there is one; takes every
+/// recipient otherwise. Both SMTP handlers of the gateway call this.
+pub(crate) async fn verify(lookahead: Option<Arc<RecipientLookahead>>, request: RecipientToVerify) -> RecipientVerdict {
+    match lookahead {
+        Some(lookahead) => lookahead.verify(&request.recipient).await,
+        None => RecipientVerdict::Accept,
     }
 }

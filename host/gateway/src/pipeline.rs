@@ -8,17 +8,20 @@
 //! 5. rewrite the message and prepend a `Received` header;
 //! 6. deliver.
 //!
-//! Any failure ends processing before delivery, and the client gets 451 or
-//! 550 as [`ProcessError::into_outcome`] decides. So a message is never passed
-//! on unprocessed.
+//! Any failure ends processing before delivery, so a message is never passed
+//! on unprocessed. In before-queue mode [`Pipeline`] is the SMTP handler and
+//! the client gets 451 or 550 as [`ProcessError::into_outcome`] decides. In
+//! after-queue mode the queue worker calls [`Pipeline::prepare`] and
+//! [`Pipeline::deliver`] separately and retries or bounces.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::Utc;
 use mailgate_delivery::{Delivery, OutboundEnvelope};
 use mailgate_message::{Envelope, FolderName, Link, ParsedMessage, Rewrite, StorageNames, rewrite};
 use ipnet::IpNet;
-use mailgate_history::{AsyncHistoryStore, AttachmentRecord, UploadStatus};
+use mailgate_history::{AsyncHistoryStore, AttachmentRecord, MessageRecord, UploadStatus};
 use mailgate_smtp::{MessageHandler, Outcome, ReceivedMessage, RecipientToVerify, RecipientVerdict};
 use mailgate_vault::{UploadFile, VaultClient};
 use tracing::Instrument;
@@ -51,7 +54,7 @@ pub struct Pipeline {
     delivery: Delivery,
     history: Option<AsyncHistoryStore>,
     settings: PipelineSettings,
-    lookahead: Option<RecipientLookahead>,
+    lookahead: Option<Arc<RecipientLookahead>>,
 }
 
 impl Pipeline {
@@ -69,23 +72,37 @@ impl Pipeline {
     }
 
     /// Checks recipients at RCPT time with `lookahead`.
-    pub fn with_lookahead(mut self, lookahead: RecipientLookahead) -> Pipeline {
+    pub fn with_lookahead(mut self, lookahead: Arc<RecipientLookahead>) -> Pipeline {
         self.lookahead = Some(lookahead);
         self
     }
 
-    /// Processes one message and returns the next hop's receipt as text;
-    /// `Ok` means the next hop took the message.
+    /// Processes one message and delivers it; returns the next hop's
+    /// receipt as text. Used in before-queue mode, where the client waits.
     async fn process(&self, received: ReceivedMessage, report: &mut ProcessReport) -> Result<String, ProcessError> {
+        let outbound = self.prepare(received.data, Some(received.client_address), report).await?;
+        let envelope = OutboundEnvelope { mail_from: report.envelope.mail_from.clone(), rcpt_to: report.envelope.rcpt_to.clone() };
+        self.deliver(&envelope, &outbound).await
+    }
+
+    /// Runs steps 1 to 5 on the message `data` from `client_address`: parse,
+    /// rules, block, upload and rewrite. Returns the outbound message with
+    /// its trace headers, ready for delivery, and fills `report`.
+    pub(crate) async fn prepare(
+        &self,
+        data: Vec<u8>,
+        client_address: Option<IpAddr>,
+        report: &mut ProcessReport,
+    ) -> Result<Vec<u8>, ProcessError> {
         let arrival = report.received_at;
         let envelope = report.envelope.clone();
 
-        let direction = Direction::of(Some(received.client_address), &self.settings.trusted_networks);
+        let direction = Direction::of(client_address, &self.settings.trusted_networks);
         let rule_set = self.rule_set.load_full();
         tracing::Span::current().record("rule_set", rule_set.id().as_str());
         report.rule_set_id = Some(rule_set.id().to_string());
 
-        let message = Arc::new(ParsedMessage::parse(received.data)?);
+        let message = Arc::new(ParsedMessage::parse(data)?);
         report.describe(&message);
         let message_id = message.message_id.clone().unwrap_or_default();
         tracing::Span::current().record("message_id", message_id.as_str());
@@ -105,20 +122,17 @@ impl Pipeline {
         let links = self.upload(&message, &plan, &envelope, arrival, report).await?;
         let changes = Rewrite { remove: plan.remove.clone(), links: if plan.link { links } else { Vec::new() } };
         let rewritten = rewrite(&message, &changes);
-        let outbound = self.with_trace_headers(&report.queue_id, &envelope, &rule_set, &rewritten);
-
-        let outbound_envelope = OutboundEnvelope { mail_from: envelope.mail_from.clone(), rcpt_to: envelope.rcpt_to.clone() };
-        let receipt = self.delivery.deliver(&outbound_envelope, &outbound).await?;
-        tracing::info!(
-            removed = plan.remove.len(),
-            uploaded = plan.upload.len(),
-            linked = changes.links.len(),
-            %receipt,
-            "message delivered"
-        );
-        Ok(receipt.to_string())
+        tracing::info!(removed = plan.remove.len(), uploaded = plan.upload.len(), linked = changes.links.len(), "message processed");
+        Ok(self.with_trace_headers(&report.queue_id, &envelope, &rule_set, &rewritten))
     }
 
+    /// Step 6: hands `message` to the next hop for `envelope` and returns
+    /// the next hop's receipt as text.
+    pub(crate) async fn deliver(&self, envelope: &OutboundEnvelope, message: &[u8]) -> Result<String, ProcessError> {
+        let receipt = self.delivery.deliver(envelope, message).await?;
+        tracing::info!(%receipt, "message delivered");
+        Ok(receipt.to_string())
+    }
 
     /// Uploads the planned parts as one group and returns a link per part,
     /// in part order. Records the outcome of every removed or uploaded part
@@ -185,8 +199,13 @@ impl Pipeline {
     /// Stores the report with its outcome; a history that cannot be written
     /// is logged and does not change the reply to the client.
     async fn record(&self, report: ProcessReport, result: &Result<String, ProcessError>) {
+        self.record_final(report.into_record(outcome_of(result))).await;
+    }
+
+    /// Stores the record of a message with its final outcome in the
+    /// history, when it is enabled; a failure is logged.
+    pub(crate) async fn record_final(&self, record: MessageRecord) {
         let Some(history) = &self.history else { return };
-        let record = report.into_record(outcome_of(result));
         if let Err(error) = history.record(record).await {
             tracing::error!(%error, "cannot record the message in the history");
         }
@@ -257,12 +276,7 @@ impl MessageHandler for Pipeline {
         _client_address: std::net::IpAddr,
         request: RecipientToVerify,
     ) -> impl std::future::Future<Output = RecipientVerdict> + Send {
-        async move {
-            match &self.lookahead {
-                Some(lookahead) => lookahead.verify(&request.recipient).await,
-                None => RecipientVerdict::Accept,
-            }
-        }
+        crate::lookahead::verify(self.lookahead.clone(), request)
     }
 }
 

@@ -35,6 +35,10 @@ async fn start() -> Fixture {
     config.rule_set.cache_dir = data.path().join("cache");
     config.rule_set.watch = false;
     config.history.path = data.path().join("history.sqlite");
+    config.queue.directory = data.path().join("queue");
+    // The tests read the history right after the 250, which before-queue
+    // mode sends only after the message is recorded.
+    config.smtp.mode = mailgate::SmtpMode::BeforeQueue;
     config.admin.listen = loopback;
     config.admin.token = Some(TOKEN.to_string());
 

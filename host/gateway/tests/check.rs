@@ -145,7 +145,7 @@ async fn check_builtin_setup_passes() {
     assert!(run.stdout.contains("OK    rules"), "{}", run.stdout);
     assert!(run.stdout.contains("built-in vault is used"), "{}", run.stdout);
     assert!(run.stdout.contains("OK    next hop"), "{}", run.stdout);
-    assert!(run.stdout.contains("all 5 checks passed"), "{}", run.stdout);
+    assert!(run.stdout.contains("all 6 checks passed"), "{}", run.stdout);
     assert!(!directory.path().join("maildir").exists(), "check must not create the Maildir");
 }
 

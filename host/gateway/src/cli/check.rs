@@ -102,6 +102,8 @@ pub async fn run(config_path: Option<&Path>, timeout_secs: u64) -> Result<()> {
         report(&mut diagnoses, diagnosis);
     }
 
+    report(&mut diagnoses, local::check_spool(&config.queue.directory));
+
     let relays = config.relay_addresses();
     if relays.is_empty() {
         report(&mut diagnoses, local::check_maildir(&config.delivery.maildir));

@@ -19,10 +19,12 @@ use mailgate_vault::{RescanHours, VaultServerConfig};
 use serde::Deserialize;
 
 mod delivery;
+mod queue;
 mod relay;
 mod rules;
 
 pub use delivery::{BalanceConfig, OutboundTlsConfig};
+pub use queue::{QueueConfig, SmtpMode};
 pub use relay::LookaheadMode;
 pub use rules::{DirectionConfig, FailurePolicyConfig, MatchConfig, RuleConfig};
 use rules::default_rules;
@@ -39,6 +41,8 @@ pub struct Config {
     pub builtin_vault: BuiltinVaultConfig,
     /// The next hop.
     pub delivery: DeliveryConfig,
+    /// The spool and the retries of queued messages.
+    pub queue: QueueConfig,
     /// How rule sets are loaded and swapped.
     pub rule_set: RuleSetConfig,
     /// The administration endpoint.
@@ -57,6 +61,7 @@ impl Default for Config {
             vault: VaultConfig::default(),
             builtin_vault: BuiltinVaultConfig::default(),
             delivery: DeliveryConfig::default(),
+            queue: QueueConfig::default(),
             rule_set: RuleSetConfig::default(),
             admin: AdminConfig::default(),
             history: HistoryConfig::default(),
@@ -116,6 +121,12 @@ pub struct SmtpConfig {
     /// How long a next hop's answer about a recipient is reused, in
     /// seconds. Default 600.
     pub lookahead_cache_secs: u64,
+    /// When the client gets 250: `after-queue` (the default) once the
+    /// message is in the spool, `before-queue` once the next hop took it.
+    pub mode: SmtpMode,
+    /// Time that sessions get to finish when the gateway stops, in seconds;
+    /// later ones are closed. Default 30.
+    pub shutdown_timeout_secs: u64,
 }
 
 impl Default for SmtpConfig {
@@ -139,6 +150,8 @@ impl Default for SmtpConfig {
             relay_networks: mailgate_smtp::loopback_networks(),
             recipient_lookahead: LookaheadMode::Off,
             lookahead_cache_secs: 600,
+            mode: SmtpMode::default(),
+            shutdown_timeout_secs: 30,
         }
     }
 }
@@ -377,9 +390,11 @@ pub struct RuleSetConfig {
     pub add_header: bool,
     /// Use wasmtime's pooling allocator: instances come from slots reserved
     /// at start, which makes each invocation several times cheaper. The pool
-    /// has `smtp.max_connections` + 8 slots, each with room for the larger of
-    /// 256 MiB and the largest `max_memory_mib` of the rules; a rule reloaded
-    /// later with a larger limit needs a restart. Default true.
+    /// has 8 slots more than the larger of `smtp.max_connections` (sessions
+    /// run rules in before-queue mode) and `queue.workers`. Each slot has
+    /// room for the larger of 256 MiB and the largest `max_memory_mib` of the
+    /// rules; a rule reloaded later with a larger limit needs a restart.
+    /// Default true.
     pub pooling: bool,
 }
 
@@ -512,6 +527,7 @@ impl Config {
                 "an external vault needs an API key: set vault.api_key or MAILGATE_VAULT_API_KEY",
             ));
         }
+        self.queue.validate().map_err(|(setting, reason)| invalid(setting, reason))?;
         if self.rules.is_empty() {
             return Err(invalid("rules", "at least one rule is needed; use the shipped `secure-storage` rule"));
         }

@@ -1,5 +1,5 @@
 //! Checks of local resources: the built-in vault's listen address and data
-//! directory, and the Maildir.
+//! directory, the spool directory and the Maildir.
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
@@ -44,6 +44,18 @@ pub fn check_maildir(maildir: &Path) -> Diagnosis {
             NEXT_HOP,
             format!("delivery.maildir = {}: {cause}", maildir.display()),
             "give the user that runs mailgate write access there, change delivery.maildir, or set delivery.relay",
+        ),
+    }
+}
+
+/// Checks that the spool directory can be created or written.
+pub fn check_spool(directory: &Path) -> Diagnosis {
+    match check_writable(directory) {
+        Ok(detail) => Diagnosis::ok("spool", format!("queue.directory {detail}")),
+        Err(cause) => Diagnosis::fail(
+            "spool",
+            format!("queue.directory = {}: {cause}", directory.display()),
+            "give the user that runs mailgate write access there, or change queue.directory",
         ),
     }
 }

@@ -1,0 +1,39 @@
+//! Errors of the spool.
+
+use std::path::PathBuf;
+
+/// A failed spool operation.
+///
+/// Every variant is a temporary failure for the message concerned: the
+/// gateway replies 451 when a message cannot be spooled, and keeps a spooled
+/// message for a later attempt when its state cannot be updated.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpoolError {
+    /// A file or directory operation failed.
+    #[error("spool operation `{operation}` failed on {path}: {source}")]
+    Io {
+        /// Operation that failed, such as `write` or `rename`.
+        operation: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+
+    /// A metadata file cannot be read as metadata.
+    #[error("corrupt spool metadata {path}: {reason}")]
+    Corrupt {
+        /// The metadata file.
+        path: PathBuf,
+        /// The problem found.
+        reason: String,
+    },
+
+    /// No free queue id was found; the spool is nearly full of ids.
+    #[error("no unused queue id found in {attempts} attempts")]
+    NoFreeId {
+        /// How many random ids were tried.
+        attempts: u32,
+    },
+}

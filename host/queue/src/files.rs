@@ -1,0 +1,110 @@
+//! Crash-safe file steps of the spool: write a temporary file and sync it,
+//! then move it into place, then sync the directory.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::SpoolError;
+
+/// Builds the `SpoolError::Io` for `operation` on `path`.
+pub(crate) fn io_error<'a>(operation: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> SpoolError + 'a {
+    move |source| SpoolError::Io { operation, path: path.to_path_buf(), source }
+}
+
+/// Writes `bytes` into the new file `path` and syncs it to disk.
+pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), SpoolError> {
+    let mut file = OpenOptions::new().write(true).create_new(true).open(path).map_err(io_error("create", path))?;
+    file.write_all(bytes).map_err(io_error("write", path))?;
+    file.sync_all().map_err(io_error("sync", path))?;
+    Ok(())
+}
+
+/// Moves `temporary` to `target` unless `target` exists. Returns `Ok(false)`
+/// and leaves `temporary` in place when it does.
+///
+/// NOTE: this relies on hard links, which every Linux file system a spool
+/// is likely to live on supports; FAT-like file systems do not.
+pub(crate) fn move_if_absent(temporary: &Path, target: &Path) -> Result<bool, SpoolError> {
+    match fs::hard_link(temporary, target) {
+        Ok(()) => {}
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+        Err(error) => return Err(io_error("link", target)(error)),
+    }
+    fs::remove_file(temporary).map_err(io_error("remove", temporary))?;
+    Ok(true)
+}
+
+/// Moves `temporary` to `target`, replacing `target` atomically.
+pub(crate) fn move_replacing(temporary: &Path, target: &Path) -> Result<(), SpoolError> {
+    fs::rename(temporary, target).map_err(io_error("rename", target))
+}
+
+/// Syncs a directory, so that renames and removals in it are on disk.
+pub(crate) fn sync_directory(directory: &Path) -> Result<(), SpoolError> {
+    File::open(directory).and_then(|handle| handle.sync_all()).map_err(io_error("sync", directory))
+}
+
+/// Removes `path`; a missing file is not an error.
+pub(crate) fn remove_if_present(path: &Path) -> Result<(), SpoolError> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(io_error("remove", path)(error)),
+    }
+}
+
+/// Returns `directory/name`, or `directory/name.N` with the smallest `N`
+/// that does not exist yet.
+pub(crate) fn free_name(directory: &Path, name: &str) -> PathBuf {
+    let plain = directory.join(name);
+    if !plain.exists() {
+        return plain;
+    }
+    (1u32..)
+        .map(|number| directory.join(format!("{name}.{number}")))
+        .find(|candidate| !candidate.exists())
+        .unwrap_or(plain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn move_if_absent_keeps_existing_target() {
+        let directory = tempfile::tempdir().unwrap();
+        let temporary = directory.path().join("tmp");
+        let target = directory.path().join("target");
+        std::fs::write(&target, b"old").unwrap();
+        write_synced(&temporary, b"new").unwrap();
+
+        let moved = move_if_absent(&temporary, &target).unwrap();
+
+        assert!(!moved);
+        assert_eq!(std::fs::read(&target).unwrap(), b"old");
+        assert!(temporary.exists());
+    }
+
+    #[test]
+    fn move_if_absent_moves() {
+        let directory = tempfile::tempdir().unwrap();
+        let temporary = directory.path().join("tmp");
+        let target = directory.path().join("target");
+        write_synced(&temporary, b"new").unwrap();
+
+        assert!(move_if_absent(&temporary, &target).unwrap());
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+        assert!(!temporary.exists());
+    }
+
+    #[test]
+    fn free_name_counts_up() {
+        let directory = tempfile::tempdir().unwrap();
+        std::fs::write(directory.path().join("a"), b"").unwrap();
+        std::fs::write(directory.path().join("a.1"), b"").unwrap();
+
+        assert_eq!(free_name(directory.path(), "a"), directory.path().join("a.2"));
+        assert_eq!(free_name(directory.path(), "b"), directory.path().join("b"));
+    }
+}
