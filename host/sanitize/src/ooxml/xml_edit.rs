@@ -1,0 +1,90 @@
+//! Byte-range edits of XML text, so that everything outside an edited
+//! element stays exactly as it was.
+
+use std::ops::Range;
+
+use quick_xml::XmlVersion;
+use quick_xml::events::{BytesStart, Event};
+
+use crate::SanitizeError;
+
+/// A replacement of one byte range of the original text; an empty
+/// replacement removes the range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Edit {
+    pub span: Range<usize>,
+    pub replacement: String,
+}
+
+impl Edit {
+    pub(crate) fn remove(span: Range<usize>) -> Self {
+        Edit { span, replacement: String::new() }
+    }
+}
+
+/// Applies edits with non-overlapping spans, in any order, to `text`.
+pub(crate) fn apply(text: &str, mut edits: Vec<Edit>) -> String {
+    edits.sort_by_key(|edit| edit.span.start);
+
+    let mut output = String::with_capacity(text.len());
+    let mut position = 0;
+    for edit in edits {
+        output.push_str(&text[position..edit.span.start]);
+        output.push_str(&edit.replacement);
+        position = edit.span.end;
+    }
+    output.push_str(&text[position..]);
+
+    output
+}
+
+/// Decodes an XML part as UTF-8, dropping nothing: a byte order mark stays
+/// part of the text and of the rewritten part.
+pub(crate) fn decode_utf8<'a>(part: &str, bytes: &'a [u8]) -> Result<&'a str, SanitizeError> {
+    std::str::from_utf8(bytes).map_err(|_| invalid_xml(part, "not UTF-8 (UTF-16 parts are not supported)"))
+}
+
+/// Returns the error for a part that is not acceptable XML.
+pub(crate) fn invalid_xml(part: &str, cause: impl ToString) -> SanitizeError {
+    SanitizeError::InvalidXml { part: part.to_string(), cause: cause.to_string() }
+}
+
+/// Rejects a document type declaration, which Open Packaging Conventions
+/// forbid in package parts.
+pub(crate) fn reject_doctype(part: &str, event: &Event<'_>) -> Result<(), SanitizeError> {
+    match event {
+        Event::DocType(_) => Err(invalid_xml(part, "document type declarations are not allowed")),
+        _ => Ok(()),
+    }
+}
+
+/// Returns the unescaped value of the attribute with the local name `name`.
+pub(crate) fn attribute(part: &str, element: &BytesStart<'_>, name: &str) -> Result<Option<String>, SanitizeError> {
+    for attribute in element.attributes() {
+        let attribute = attribute.map_err(|error| invalid_xml(part, error))?;
+        if attribute.key.local_name().as_ref() == name {
+            let value = attribute.normalized_value(XmlVersion::Implicit1_0).map_err(|error| invalid_xml(part, error))?;
+            return Ok(Some(value.into_owned()));
+        }
+    }
+    Ok(None)
+}
+
+/// Converts a reader position to an index into the text.
+pub(crate) fn position(offset: u64) -> usize {
+    usize::try_from(offset).unwrap_or(usize::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apply_edits_out_of_order() {
+        let edits = vec![
+            Edit { span: 6..11, replacement: "there".into() },
+            Edit::remove(0..1),
+        ];
+        assert_eq!(apply("hello world", edits), "ello there");
+    }
+}
