@@ -25,8 +25,23 @@ const GENERIC_TYPES: &[&str] = &["", "application/octet-stream", "application/un
 /// Tags that identify HTML at the start of the content, lowercased, after
 /// white space (the list of the WHATWG MIME Sniffing standard).
 const HTML_STARTS: &[&str] = &[
-    "<!doctype html", "<html", "<head", "<script", "<iframe", "<h1", "<div", "<font",
-    "<table", "<a", "<style", "<title", "<b", "<body", "<br", "<p", "<!--",
+    "<!doctype html",
+    "<html",
+    "<head",
+    "<script",
+    "<iframe",
+    "<h1",
+    "<div",
+    "<font",
+    "<table",
+    "<a",
+    "<style",
+    "<title",
+    "<b",
+    "<body",
+    "<br",
+    "<p",
+    "<!--",
 ];
 
 /// Recognises the document type of an attachment, or `None` when no
@@ -71,12 +86,18 @@ fn looks_binary(content: &[u8]) -> bool {
 fn starts_like_html(content: &[u8]) -> bool {
     let head = &content[..content.len().min(SNIFF_LEN)];
     let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
-    let start = head.iter().position(|byte| !byte.is_ascii_whitespace()).unwrap_or(head.len());
+    let start = head
+        .iter()
+        .position(|byte| !byte.is_ascii_whitespace())
+        .unwrap_or(head.len());
     let head = head[start..].to_ascii_lowercase();
 
     HTML_STARTS.iter().any(|tag| {
         head.starts_with(tag.as_bytes())
-            && matches!(head.get(tag.len()), Some(b' ' | b'>' | b'\t' | b'\n' | b'\r' | b'\x0c'))
+            && matches!(
+                head.get(tag.len()),
+                Some(b' ' | b'>' | b'\t' | b'\n' | b'\r' | b'\x0c')
+            )
     })
 }
 
@@ -92,7 +113,11 @@ mod tests {
 
     #[test]
     fn html_detected_by_content() {
-        let kind = detect("page", "application/octet-stream", b"\r\n <!DOCTYPE html><p>x");
+        let kind = detect(
+            "page",
+            "application/octet-stream",
+            b"\r\n <!DOCTYPE html><p>x",
+        );
         assert_eq!(kind, Some(DocumentKind::Html));
     }
 

@@ -24,7 +24,10 @@ impl Default for Sanitizer {
 impl Sanitizer {
     /// Creates a sanitizer with the given limits.
     pub fn new(limits: Limits) -> Self {
-        Sanitizer { limits, cleaner: html::cleaner() }
+        Sanitizer {
+            limits,
+            cleaner: html::cleaner(),
+        }
     }
 
     /// Returns the limits in force.
@@ -38,7 +41,12 @@ impl Sanitizer {
     /// be empty); the type is recognised from `content` first. Returns
     /// [`SanitizeOutcome::Failed`] for corrupt or hostile input and never
     /// panics on it.
-    pub fn sanitize(&self, file_name: &str, declared_type: &str, content: &[u8]) -> SanitizeOutcome {
+    pub fn sanitize(
+        &self,
+        file_name: &str,
+        declared_type: &str,
+        content: &[u8],
+    ) -> SanitizeOutcome {
         match detect(file_name, declared_type, content) {
             None => SanitizeOutcome::NotApplicable,
             Some(DocumentKind::Zip) => self.sanitize_package(file_name, declared_type, content),
@@ -46,12 +54,24 @@ impl Sanitizer {
         }
     }
 
-    fn sanitize_package(&self, file_name: &str, declared_type: &str, content: &[u8]) -> SanitizeOutcome {
+    fn sanitize_package(
+        &self,
+        file_name: &str,
+        declared_type: &str,
+        content: &[u8],
+    ) -> SanitizeOutcome {
         match ooxml::sanitize(content, &self.limits) {
             Ok(PackageOutcome::NotPackage) => SanitizeOutcome::NotApplicable,
             Ok(PackageOutcome::Unchanged) => SanitizeOutcome::Unchanged,
-            Ok(PackageOutcome::Sanitized { content, removed, main_type }) => {
-                tracing::info!(removed = removed.len(), "removed active content from an Office document");
+            Ok(PackageOutcome::Sanitized {
+                content,
+                removed,
+                main_type,
+            }) => {
+                tracing::info!(
+                    removed = removed.len(),
+                    "removed active content from an Office document"
+                );
                 SanitizeOutcome::Sanitized(SanitizedFile {
                     content,
                     removed,
@@ -63,15 +83,26 @@ impl Sanitizer {
         }
     }
 
-    fn sanitize_html(&self, file_name: &str, declared_type: &str, content: &[u8]) -> SanitizeOutcome {
+    fn sanitize_html(
+        &self,
+        file_name: &str,
+        declared_type: &str,
+        content: &[u8],
+    ) -> SanitizeOutcome {
         if content.len() > self.limits.max_html_size {
-            return failed(SanitizeError::HtmlTooLarge { size: content.len(), limit: self.limits.max_html_size });
+            return failed(SanitizeError::HtmlTooLarge {
+                size: content.len(),
+                limit: self.limits.max_html_size,
+            });
         }
 
         match html::sanitize(&self.cleaner, declared_type, content) {
             None => SanitizeOutcome::Unchanged,
             Some(clean) => {
-                tracing::info!(removed = clean.removed.len(), "removed active content from an HTML document");
+                tracing::info!(
+                    removed = clean.removed.len(),
+                    "removed active content from an HTML document"
+                );
                 SanitizeOutcome::Sanitized(SanitizedFile {
                     content: clean.content,
                     removed: clean.removed,
@@ -91,7 +122,9 @@ fn failed(reason: SanitizeError) -> SanitizeOutcome {
 /// Replaces a macro-enabled extension with the macro-free one of the
 /// package's main part type; other names stay as they are.
 fn package_file_name(file_name: &str, main_type: Option<&MainType>) -> String {
-    let Some(main) = main_type else { return file_name.to_string() };
+    let Some(main) = main_type else {
+        return file_name.to_string();
+    };
     match file_name.rsplit_once('.') {
         Some((stem, extension)) if extension.eq_ignore_ascii_case(main.macro_extension) => {
             format!("{stem}.{}", main.regular_extension)

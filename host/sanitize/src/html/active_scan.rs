@@ -10,8 +10,21 @@ use std::collections::BTreeMap;
 
 /// Attributes whose value is a URL that a browser loads or follows.
 const URL_ATTRIBUTES: &[&str] = &[
-    "href", "src", "action", "formaction", "background", "lowsrc", "dynsrc", "data", "poster",
-    "xlink:href", "codebase", "cite", "longdesc", "usemap", "srcset",
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "background",
+    "lowsrc",
+    "dynsrc",
+    "data",
+    "poster",
+    "xlink:href",
+    "codebase",
+    "cite",
+    "longdesc",
+    "usemap",
+    "srcset",
 ];
 
 /// URL schemes that run script or embed content of any type.
@@ -29,7 +42,11 @@ pub(crate) fn count_active(html: &str) -> ActiveCounts {
 
     while let Some(offset) = bytes[index..].iter().position(|byte| *byte == b'<') {
         index += offset + 1;
-        let name_end = index + bytes[index..].iter().take_while(|byte| is_name_byte(**byte)).count();
+        let name_end = index
+            + bytes[index..]
+                .iter()
+                .take_while(|byte| is_name_byte(**byte))
+                .count();
         if name_end == index || !bytes[index].is_ascii_alphabetic() {
             continue;
         }
@@ -51,7 +68,11 @@ pub(crate) fn count_active(html: &str) -> ActiveCounts {
 }
 
 fn describe_element(name: &str, attributes: &[(String, String)]) -> Option<&'static str> {
-    let refresh = || attributes.iter().any(|(attribute, value)| attribute == "http-equiv" && value.trim() == "refresh");
+    let refresh = || {
+        attributes
+            .iter()
+            .any(|(attribute, value)| attribute == "http-equiv" && value.trim() == "refresh")
+    };
     match name {
         "script" => Some("script element"),
         "iframe" | "frame" | "frameset" => Some("frame"),
@@ -73,8 +94,14 @@ fn describe_attribute(attribute: &str, value: &str) -> Option<&'static str> {
         return None;
     }
 
-    let url: String = decode_references(value).chars().filter(|c| !c.is_whitespace() && !c.is_control()).collect();
-    match ACTIVE_SCHEMES.iter().find(|scheme| url.starts_with(*scheme)) {
+    let url: String = decode_references(value)
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .collect();
+    match ACTIVE_SCHEMES
+        .iter()
+        .find(|scheme| url.starts_with(*scheme))
+    {
         Some(&"data:") => Some("data: URL"),
         Some(_) => Some("script URL"),
         None => None,
@@ -116,11 +143,18 @@ fn read_attributes(lower: &str, start: usize) -> (Vec<(String, String)>, usize) 
             }
             let (value_start, value_end, next) = match bytes.get(index) {
                 Some(quote @ (b'"' | b'\'')) => {
-                    let end = bytes[index + 1..].iter().position(|byte| byte == quote).map_or(bytes.len(), |p| index + 1 + p);
+                    let end = bytes[index + 1..]
+                        .iter()
+                        .position(|byte| byte == quote)
+                        .map_or(bytes.len(), |p| index + 1 + p);
                     (index + 1, end, (end + 1).min(bytes.len()))
                 }
                 _ => {
-                    let end = index + bytes[index..].iter().take_while(|byte| !byte.is_ascii_whitespace() && **byte != b'>').count();
+                    let end = index
+                        + bytes[index..]
+                            .iter()
+                            .take_while(|byte| !byte.is_ascii_whitespace() && **byte != b'>')
+                            .count();
                     (index, end, end)
                 }
             };
@@ -142,7 +176,9 @@ fn decode_references(value: &str) -> String {
         decoded.push_str(&rest[..position]);
         rest = &rest[position + 1..];
 
-        let end = rest.find(|c: char| !c.is_ascii_alphanumeric() && c != '#').unwrap_or(rest.len());
+        let end = rest
+            .find(|c: char| !c.is_ascii_alphanumeric() && c != '#')
+            .unwrap_or(rest.len());
         let reference = &rest[..end];
         let character = match reference {
             "colon" => Some(':'),
@@ -202,7 +238,8 @@ mod tests {
 
     #[test]
     fn meta_refresh_counted() {
-        let counts = count_active(r#"<meta http-equiv="Refresh" content="0;url=https://example.com">"#);
+        let counts =
+            count_active(r#"<meta http-equiv="Refresh" content="0;url=https://example.com">"#);
         assert_eq!(counts.get("meta refresh"), Some(&1));
     }
 }

@@ -15,12 +15,21 @@ const PRESCAN_LEN: usize = 1024;
 
 /// Decodes `content` into text, replacing malformed sequences with U+FFFD,
 /// and returns the encoding used.
-pub(crate) fn decode<'a>(declared_type: &str, content: &'a [u8]) -> (Cow<'a, str>, &'static Encoding) {
+pub(crate) fn decode<'a>(
+    declared_type: &str,
+    content: &'a [u8],
+) -> (Cow<'a, str>, &'static Encoding) {
     let encoding = Encoding::for_bom(content)
         .map(|(encoding, _)| encoding)
         .or_else(|| charset_parameter(declared_type))
         .or_else(|| meta_charset(content))
-        .unwrap_or_else(|| if std::str::from_utf8(content).is_ok() { UTF_8 } else { WINDOWS_1252 });
+        .unwrap_or_else(|| {
+            if std::str::from_utf8(content).is_ok() {
+                UTF_8
+            } else {
+                WINDOWS_1252
+            }
+        });
 
     let (text, used, _had_errors) = encoding.decode(content);
     (text, used)
@@ -53,7 +62,12 @@ fn meta_charset(content: &[u8]) -> Option<&'static Encoding> {
         if let Some(position) = find(tag, b"charset") {
             let value = tag[position + b"charset".len()..]
                 .iter()
-                .skip_while(|byte| byte.is_ascii_whitespace() || **byte == b'=' || **byte == b'"' || **byte == b'\'')
+                .skip_while(|byte| {
+                    byte.is_ascii_whitespace()
+                        || **byte == b'='
+                        || **byte == b'"'
+                        || **byte == b'\''
+                })
                 .take_while(|byte| !byte.is_ascii_whitespace() && !b"\"';>/".contains(byte))
                 .copied()
                 .collect::<Vec<u8>>();
@@ -72,7 +86,9 @@ fn meta_charset(content: &[u8]) -> Option<&'static Encoding> {
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
 }
 
 #[cfg(test)]
@@ -81,7 +97,10 @@ mod tests {
 
     #[test]
     fn declared_charset_wins_over_meta() {
-        let (text, encoding) = decode("text/html; charset=\"ISO-8859-1\"", b"<meta charset=utf-8>\xe9");
+        let (text, encoding) = decode(
+            "text/html; charset=\"ISO-8859-1\"",
+            b"<meta charset=utf-8>\xe9",
+        );
         assert_eq!(encoding, WINDOWS_1252);
         assert!(text.ends_with('é'));
     }
@@ -94,7 +113,8 @@ mod tests {
 
     #[test]
     fn meta_http_equiv_content() {
-        let html = b"<META HTTP-EQUIV=\"Content-Type\" CONTENT=\"text/html; charset=windows-1252\">";
+        let html =
+            b"<META HTTP-EQUIV=\"Content-Type\" CONTENT=\"text/html; charset=windows-1252\">";
         assert_eq!(decode("", html).1, WINDOWS_1252);
     }
 

@@ -29,20 +29,63 @@ use active_scan::count_active;
 /// The CSS properties kept in `style` attributes; ammonia drops the others.
 /// None of them can load a URL.
 pub const STYLE_PROPERTIES: &[&str] = &[
-    "color", "background-color", "font", "font-family", "font-size", "font-style", "font-weight",
-    "text-align", "text-decoration", "text-indent", "text-transform", "vertical-align", "line-height",
-    "letter-spacing", "white-space", "width", "height", "max-width", "min-width", "margin",
-    "margin-top", "margin-right", "margin-bottom", "margin-left", "padding", "padding-top",
-    "padding-right", "padding-bottom", "padding-left", "border", "border-top", "border-right",
-    "border-bottom", "border-left", "border-color", "border-style", "border-width",
-    "border-collapse", "border-spacing", "display", "list-style-type",
+    "color",
+    "background-color",
+    "font",
+    "font-family",
+    "font-size",
+    "font-style",
+    "font-weight",
+    "text-align",
+    "text-decoration",
+    "text-indent",
+    "text-transform",
+    "vertical-align",
+    "line-height",
+    "letter-spacing",
+    "white-space",
+    "width",
+    "height",
+    "max-width",
+    "min-width",
+    "margin",
+    "margin-top",
+    "margin-right",
+    "margin-bottom",
+    "margin-left",
+    "padding",
+    "padding-top",
+    "padding-right",
+    "padding-bottom",
+    "padding-left",
+    "border",
+    "border-top",
+    "border-right",
+    "border-bottom",
+    "border-left",
+    "border-color",
+    "border-style",
+    "border-width",
+    "border-collapse",
+    "border-spacing",
+    "display",
+    "list-style-type",
 ];
 
 /// Presentational attributes allowed on every tag, in addition to ammonia's
 /// defaults.
 const GENERIC_ATTRIBUTES: &[&str] = &[
-    "align", "bgcolor", "border", "cellpadding", "cellspacing", "color", "dir", "height", "valign",
-    "width", "style",
+    "align",
+    "bgcolor",
+    "border",
+    "cellpadding",
+    "cellspacing",
+    "color",
+    "dir",
+    "height",
+    "valign",
+    "width",
+    "style",
 ];
 
 /// Builds the ammonia configuration used for every HTML attachment.
@@ -67,7 +110,11 @@ pub(crate) struct CleanHtml {
 
 /// Sanitizes an HTML document. Returns `None` when no active content was
 /// found, so the original can be kept.
-pub(crate) fn sanitize(cleaner: &ammonia::Builder<'static>, declared_type: &str, content: &[u8]) -> Option<CleanHtml> {
+pub(crate) fn sanitize(
+    cleaner: &ammonia::Builder<'static>,
+    declared_type: &str,
+    content: &[u8],
+) -> Option<CleanHtml> {
     let (text, encoding) = charset::decode(declared_type, content);
 
     let before = count_active(&text);
@@ -79,9 +126,16 @@ pub(crate) fn sanitize(cleaner: &ammonia::Builder<'static>, declared_type: &str,
     let after = count_active(&fragment);
     let removed = before
         .iter()
-        .map(|(description, count)| (description, count - after.get(description).copied().unwrap_or(0).min(*count)))
+        .map(|(description, count)| {
+            (
+                description,
+                count - after.get(description).copied().unwrap_or(0).min(*count),
+            )
+        })
         .filter(|(_, count)| *count > 0)
-        .map(|(description, count)| format!("{count} {description}{}", if count == 1 { "" } else { "s" }))
+        .map(|(description, count)| {
+            format!("{count} {description}{}", if count == 1 { "" } else { "s" })
+        })
         .collect();
     if !after.is_empty() {
         tracing::warn!(remaining = ?after, "active HTML constructs counted after cleaning");
@@ -91,5 +145,8 @@ pub(crate) fn sanitize(cleaner: &ammonia::Builder<'static>, declared_type: &str,
     let document = format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head><body>\n{fragment}\n</body></html>\n"
     );
-    Some(CleanHtml { content: document.into_bytes(), removed })
+    Some(CleanHtml {
+        content: document.into_bytes(),
+        removed,
+    })
 }

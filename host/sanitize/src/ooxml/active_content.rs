@@ -114,12 +114,16 @@ pub(crate) const MAIN_TYPES: &[MainType] = &[
 /// `content_type` (compared without regard to ASCII case).
 pub(crate) fn main_type(content_type: &str) -> Option<&'static MainType> {
     let lower = content_type.trim().to_ascii_lowercase();
-    MAIN_TYPES.iter().find(|main| main.macro_enabled == lower || main.regular == lower)
+    MAIN_TYPES
+        .iter()
+        .find(|main| main.macro_enabled == lower || main.regular == lower)
 }
 
 /// Returns true for a relationship type listed in [`ACTIVE_RELATIONSHIP_TYPES`].
 pub(crate) fn is_active_relationship(relationship_type: &str) -> bool {
-    ACTIVE_RELATIONSHIP_TYPES.iter().any(|active| active.eq_ignore_ascii_case(relationship_type.trim()))
+    ACTIVE_RELATIONSHIP_TYPES
+        .iter()
+        .any(|active| active.eq_ignore_ascii_case(relationship_type.trim()))
 }
 
 /// Returns true for a content type listed in [`ACTIVE_CONTENT_TYPES`].

@@ -31,7 +31,11 @@ pub(crate) fn find(
     types: &ContentTypes,
     relationships_parts: &[RelationshipsPart],
 ) -> BTreeMap<String, &'static str> {
-    let existing: HashSet<&str> = entries.iter().filter(|entry| !entry.is_dir).map(|entry| entry.key.as_str()).collect();
+    let existing: HashSet<&str> = entries
+        .iter()
+        .filter(|entry| !entry.is_dir)
+        .map(|entry| entry.key.as_str())
+        .collect();
     let mut removed = BTreeMap::new();
 
     for entry in entries.iter().filter(|entry| !entry.is_dir) {
@@ -50,11 +54,12 @@ pub(crate) fn find(
             if !is_active_relationship(&relationship.relationship_type) {
                 continue;
             }
-            let Some(target) = resolve_target(&part.source, &relationship.target) else { continue };
+            let Some(target) = resolve_target(&part.source, &relationship.target) else {
+                continue;
+            };
             if existing.contains(target.as_str()) {
-                let description = describe_by_name(&target).unwrap_or_else(|| {
-                    describe_by_content_type(&relationship.relationship_type)
-                });
+                let description = describe_by_name(&target)
+                    .unwrap_or_else(|| describe_by_content_type(&relationship.relationship_type));
                 removed.entry(target).or_insert(description);
             }
         }
@@ -76,7 +81,9 @@ fn add_parts_used_only_by_removed(
         for part in relationships_parts {
             let source_removed = removed.contains_key(&key(&part.source));
             for relationship in internal(part) {
-                let Some(target) = resolve_target(&part.source, &relationship.target) else { continue };
+                let Some(target) = resolve_target(&part.source, &relationship.target) else {
+                    continue;
+                };
                 if source_removed {
                     removed_targets.insert(target);
                 } else {
@@ -100,5 +107,7 @@ fn add_parts_used_only_by_removed(
 }
 
 fn internal(part: &RelationshipsPart) -> impl Iterator<Item = &Relationship> {
-    part.relationships.iter().filter(|relationship| !relationship.external)
+    part.relationships
+        .iter()
+        .filter(|relationship| !relationship.external)
 }

@@ -37,10 +37,15 @@ impl<'a> Archive<'a> {
         let mut zip = ZipArchive::new(Cursor::new(content)).map_err(invalid_archive)?;
 
         if zip.len() > limits.max_entries {
-            return Err(SanitizeError::TooManyEntries { count: zip.len(), limit: limits.max_entries });
+            return Err(SanitizeError::TooManyEntries {
+                count: zip.len(),
+                limit: limits.max_entries,
+            });
         }
         if zip.has_duplicate_names() {
-            return Err(SanitizeError::DuplicateEntryName("an entry name occurs twice".to_string()));
+            return Err(SanitizeError::DuplicateEntryName(
+                "an entry name occurs twice".to_string(),
+            ));
         }
 
         let mut entries = Vec::with_capacity(zip.len());
@@ -59,18 +64,32 @@ impl<'a> Archive<'a> {
             }
             declared_total = declared_total.saturating_add(file.size());
             if declared_total > limits.max_total_uncompressed {
-                return Err(SanitizeError::TooLarge { limit: limits.max_total_uncompressed });
+                return Err(SanitizeError::TooLarge {
+                    limit: limits.max_total_uncompressed,
+                });
             }
 
-            entries.push(Entry { index, key: entry_key, is_dir: file.is_dir(), name });
+            entries.push(Entry {
+                index,
+                key: entry_key,
+                is_dir: file.is_dir(),
+                name,
+            });
         }
 
-        Ok(Archive { zip, entries, read_budget: limits.max_total_uncompressed, limits: *limits })
+        Ok(Archive {
+            zip,
+            entries,
+            read_budget: limits.max_total_uncompressed,
+            limits: *limits,
+        })
     }
 
     /// Returns the entry with the key `part_key`, if it is a file.
     pub(crate) fn find(&self, part_key: &str) -> Option<&Entry> {
-        self.entries.iter().find(|entry| !entry.is_dir && entry.key == part_key)
+        self.entries
+            .iter()
+            .find(|entry| !entry.is_dir && entry.key == part_key)
     }
 
     /// Decompresses one entry, counting its actual size against the total
@@ -84,7 +103,9 @@ impl<'a> Archive<'a> {
 
         let read = content.len() as u64;
         if read > self.read_budget {
-            return Err(SanitizeError::TooLarge { limit: self.limits.max_total_uncompressed });
+            return Err(SanitizeError::TooLarge {
+                limit: self.limits.max_total_uncompressed,
+            });
         }
         self.read_budget -= read;
 
@@ -106,7 +127,10 @@ impl<'a> Archive<'a> {
             if removed.contains(&entry.index) {
                 continue;
             }
-            let original = self.zip.by_index_raw(entry.index).map_err(invalid_archive)?;
+            let original = self
+                .zip
+                .by_index_raw(entry.index)
+                .map_err(invalid_archive)?;
 
             match replaced.get(&entry.index) {
                 Some(content) => {
@@ -118,7 +142,9 @@ impl<'a> Archive<'a> {
                         .compression_method(method)
                         .last_modified_time(original.last_modified().unwrap_or_default());
                     drop(original);
-                    writer.start_file(entry.name.as_str(), options).map_err(write_failed)?;
+                    writer
+                        .start_file(entry.name.as_str(), options)
+                        .map_err(write_failed)?;
                     writer.write_all(content).map_err(write_failed)?;
                 }
                 None => writer.raw_copy_file(original).map_err(write_failed)?,

@@ -44,7 +44,9 @@ impl ContentTypes {
 
         loop {
             let start = position(reader.buffer_position());
-            let event = reader.read_event().map_err(|error| invalid_xml(part, error))?;
+            let event = reader
+                .read_event()
+                .map_err(|error| invalid_xml(part, error))?;
             reject_doctype(part, &event)?;
 
             let (element, has_content) = match &event {
@@ -54,14 +56,19 @@ impl ContentTypes {
                 _ => continue,
             };
             let kind = match element.local_name().as_ref() {
-                "Default" => attribute(part, &element, "Extension")?
-                    .map(|extension| EntryKind::Default { extension: extension.to_ascii_lowercase() }),
+                "Default" => {
+                    attribute(part, &element, "Extension")?.map(|extension| EntryKind::Default {
+                        extension: extension.to_ascii_lowercase(),
+                    })
+                }
                 "Override" => attribute(part, &element, "PartName")?
                     .map(|name| EntryKind::Override { part: key(&name) }),
                 _ => continue,
             };
             if has_content {
-                reader.read_to_end(element.name()).map_err(|error| invalid_xml(part, error))?;
+                reader
+                    .read_to_end(element.name())
+                    .map_err(|error| invalid_xml(part, error))?;
             }
             let end = position(reader.buffer_position());
 
@@ -79,9 +86,10 @@ impl ContentTypes {
     /// Returns the content type of a part (by its key): its `Override`, else
     /// the `Default` of its extension.
     pub(crate) fn type_of(&self, part_key: &str) -> Option<&str> {
-        let overridden = self.entries.iter().find(|entry| {
-            matches!(&entry.kind, EntryKind::Override { part } if part == part_key)
-        });
+        let overridden = self
+            .entries
+            .iter()
+            .find(|entry| matches!(&entry.kind, EntryKind::Override { part } if part == part_key));
         let by_extension = || {
             let part_extension = extension(part_key)?;
             self.entries.iter().find(|entry| {
@@ -89,12 +97,16 @@ impl ContentTypes {
             })
         };
 
-        overridden.or_else(by_extension).map(|entry| entry.content_type.as_str())
+        overridden
+            .or_else(by_extension)
+            .map(|entry| entry.content_type.as_str())
     }
 
     /// Returns true when the part has an `Override` entry.
     pub(crate) fn has_override(&self, part_key: &str) -> bool {
-        self.entries.iter().any(|entry| matches!(&entry.kind, EntryKind::Override { part } if part == part_key))
+        self.entries
+            .iter()
+            .any(|entry| matches!(&entry.kind, EntryKind::Override { part } if part == part_key))
     }
 }
 
@@ -115,13 +127,19 @@ mod tests {
         let types = ContentTypes::parse("[Content_Types].xml", TYPES).unwrap();
         assert_eq!(types.type_of("word/document.xml"), Some("main"));
         assert_eq!(types.type_of("word/other.xml"), Some("application/xml"));
-        assert_eq!(types.type_of("word/vbaproject.bin"), Some("application/vnd.ms-office.vbaProject"));
+        assert_eq!(
+            types.type_of("word/vbaproject.bin"),
+            Some("application/vnd.ms-office.vbaProject")
+        );
         assert_eq!(types.type_of("word/picture.png"), None);
     }
 
     #[test]
     fn spans_cover_elements() {
         let types = ContentTypes::parse("[Content_Types].xml", TYPES).unwrap();
-        assert_eq!(&TYPES[types.entries[1].span.clone()], r#"<Default Extension="xml" ContentType="application/xml"/>"#);
+        assert_eq!(
+            &TYPES[types.entries[1].span.clone()],
+            r#"<Default Extension="xml" ContentType="application/xml"/>"#
+        );
     }
 }

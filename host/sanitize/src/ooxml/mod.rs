@@ -74,11 +74,32 @@ pub(crate) fn sanitize(content: &[u8], limits: &Limits) -> Result<PackageOutcome
     let mut replaced = HashMap::new();
 
     let removed_ids = edit_relationships(&relationships_parts, &removed_entries, &mut replaced);
-    edit_referring_parts(&mut archive, &types, &removed_entries, &removed_ids, &mut replaced)?;
+    edit_referring_parts(
+        &mut archive,
+        &types,
+        &removed_entries,
+        &removed_ids,
+        &mut replaced,
+    )?;
 
-    let (types_text, main_type) = edit_content_types(&types_entry.name, types_text, &types, &archive, &removed_entries)?;
+    let (types_text, main_type) = edit_content_types(
+        &types_entry.name,
+        types_text,
+        &types,
+        &archive,
+        &removed_entries,
+    )?;
     replaced.insert(types_entry.index, types_text.into_bytes());
 
+    let report = removed_parts
+        .iter()
+        .map(|(part, description)| {
+            let name = archive
+                .find(part)
+                .map_or(part.as_str(), |entry| entry.name.as_str());
+            format!("{description} ({name})")
+        })
+        .collect();
     let removed_indexes: HashSet<usize> = archive
         .entries
         .iter()
@@ -87,20 +108,24 @@ pub(crate) fn sanitize(content: &[u8], limits: &Limits) -> Result<PackageOutcome
         .collect();
     let content = archive.write(&removed_indexes, &replaced)?;
 
-    let removed = removed_parts
-        .iter()
-        .map(|(part, description)| format!("{description} ({part})"))
-        .collect();
-    Ok(PackageOutcome::Sanitized { content, removed, main_type })
+    Ok(PackageOutcome::Sanitized {
+        content,
+        removed: report,
+        main_type,
+    })
 }
 
 /// Reads and parses every relationships part of the archive.
-fn read_relationships_parts(archive: &mut Archive<'_>) -> Result<Vec<RelationshipsPart>, SanitizeError> {
+fn read_relationships_parts(
+    archive: &mut Archive<'_>,
+) -> Result<Vec<RelationshipsPart>, SanitizeError> {
     let candidates: Vec<(usize, String, String)> = archive
         .entries
         .iter()
         .filter(|entry| !entry.is_dir)
-        .filter_map(|entry| rels_source(&entry.name).map(|source| (entry.index, entry.name.clone(), key(&source))))
+        .filter_map(|entry| {
+            rels_source(&entry.name).map(|source| (entry.index, entry.name.clone(), key(&source)))
+        })
         .collect();
 
     let mut parts = Vec::with_capacity(candidates.len());
@@ -108,7 +133,12 @@ fn read_relationships_parts(archive: &mut Archive<'_>) -> Result<Vec<Relationshi
         let bytes = archive.read(index)?;
         let text = decode_utf8(&name, &bytes)?.to_string();
         let relationships = relationships::parse(&name, &text)?;
-        parts.push(RelationshipsPart { index, source, text, relationships });
+        parts.push(RelationshipsPart {
+            index,
+            source,
+            text,
+            relationships,
+        });
     }
 
     Ok(parts)
@@ -147,7 +177,10 @@ fn edit_relationships(
                     .is_some_and(|target| removed_entries.contains(&target));
             if to_removed_part || is_active_relationship(&relationship.relationship_type) {
                 edits.push(Edit::remove(relationship.span.clone()));
-                removed_ids.entry(part.source.clone()).or_default().insert(relationship.id.clone());
+                removed_ids
+                    .entry(part.source.clone())
+                    .or_default()
+                    .insert(relationship.id.clone());
             }
         }
 
@@ -172,9 +205,13 @@ fn edit_referring_parts(
         if source.is_empty() || removed_entries.contains(source) {
             continue;
         }
-        let Some(entry) = archive.find(source).cloned() else { continue };
+        let Some(entry) = archive.find(source).cloned() else {
+            continue;
+        };
         let is_xml = extension(source).as_deref() == Some("xml")
-            || types.type_of(source).is_some_and(|content_type| content_type.to_ascii_lowercase().ends_with("xml"));
+            || types
+                .type_of(source)
+                .is_some_and(|content_type| content_type.to_ascii_lowercase().ends_with("xml"));
         if !is_xml {
             continue;
         }
@@ -214,15 +251,24 @@ fn edit_content_types(
                 edits.push(Edit::remove(entry.span.clone()));
             }
             EntryKind::Default { extension }
-                if is_active_content_type(&entry.content_type) && !kept_by_default.contains(extension) =>
+                if is_active_content_type(&entry.content_type)
+                    && !kept_by_default.contains(extension) =>
             {
                 edits.push(Edit::remove(entry.span.clone()));
             }
             EntryKind::Override { .. } => {
-                let Some(main) = main_type(&entry.content_type) else { continue };
+                let Some(main) = main_type(&entry.content_type) else {
+                    continue;
+                };
                 package_main_type = Some(main);
                 if entry.content_type.eq_ignore_ascii_case(main.macro_enabled) {
-                    edits.push(replace_content_type(part, text, entry.span.clone(), &entry.content_type, main.regular)?);
+                    edits.push(replace_content_type(
+                        part,
+                        text,
+                        entry.span.clone(),
+                        &entry.content_type,
+                        main.regular,
+                    )?);
                 }
             }
             EntryKind::Default { .. } => {}
@@ -242,7 +288,10 @@ fn replace_content_type(
 ) -> Result<Edit, SanitizeError> {
     let element = &text[span.clone()];
     if !element.contains(old) {
-        return Err(invalid_xml(part, format!("cannot find content type {old:?} as written")));
+        return Err(invalid_xml(
+            part,
+            format!("cannot find content type {old:?} as written"),
+        ));
     }
     let replacement = element.replacen(old, new, 1);
     Ok(Edit { span, replacement })

@@ -35,7 +35,9 @@ pub(crate) fn rels_source(rels_name: &str) -> Option<String> {
         Some((folder, file)) => (folder, file),
         None => return None,
     };
-    let source_file = file.strip_suffix(".rels").or_else(|| strip_suffix_ignore_case(file, ".rels"))?;
+    let source_file = file
+        .strip_suffix(".rels")
+        .or_else(|| strip_suffix_ignore_case(file, ".rels"))?;
 
     let parent = if folder.eq_ignore_ascii_case("_rels") {
         ""
@@ -69,10 +71,10 @@ pub(crate) fn resolve_target(source: &str, target: &str) -> Option<String> {
     let target = percent_decode(target);
 
     let mut segments: Vec<&str> = Vec::new();
-    if !target.starts_with('/') {
-        if let Some((folder, _)) = source.rsplit_once('/') {
-            segments.extend(folder.split('/'));
-        }
+    if !target.starts_with('/')
+        && let Some((folder, _)) = source.rsplit_once('/')
+    {
+        segments.extend(folder.split('/'));
     }
 
     for segment in target.split('/') {
@@ -91,11 +93,16 @@ pub(crate) fn resolve_target(source: &str, target: &str) -> Option<String> {
 /// Returns the lowercased extension of a part name, without the dot.
 pub(crate) fn extension(part: &str) -> Option<String> {
     let file = part.rsplit('/').next().unwrap_or(part);
-    file.rsplit_once('.').map(|(_, extension)| extension.to_ascii_lowercase())
+    file.rsplit_once('.')
+        .map(|(_, extension)| extension.to_ascii_lowercase())
 }
 
 fn join(folder: &str, file: &str) -> String {
-    if folder.is_empty() { file.to_string() } else { format!("{folder}/{file}") }
+    if folder.is_empty() {
+        file.to_string()
+    } else {
+        format!("{folder}/{file}")
+    }
 }
 
 fn strip_suffix_ignore_case<'a>(text: &'a str, suffix: &str) -> Option<&'a str> {
@@ -112,7 +119,9 @@ fn percent_decode(text: &str) -> String {
 
     while index < bytes.len() {
         let escape = bytes.get(index + 1..index + 3).and_then(|hex| {
-            std::str::from_utf8(hex).ok().and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            std::str::from_utf8(hex)
+                .ok()
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
         });
         match (bytes[index], escape) {
             (b'%', Some(byte)) => {
@@ -135,7 +144,10 @@ mod tests {
 
     #[test]
     fn rels_source_of_nested_and_root() {
-        assert_eq!(rels_source("word/_rels/document.xml.rels").as_deref(), Some("word/document.xml"));
+        assert_eq!(
+            rels_source("word/_rels/document.xml.rels").as_deref(),
+            Some("word/document.xml")
+        );
         assert_eq!(rels_source("_rels/.rels").as_deref(), Some(""));
         assert_eq!(rels_source("word/document.xml"), None);
         assert_eq!(rels_source("word/other/x.rels"), None);
@@ -143,24 +155,54 @@ mod tests {
 
     #[test]
     fn rels_of_part() {
-        assert_eq!(rels_of("word/vbaProject.bin"), "word/_rels/vbaProject.bin.rels");
+        assert_eq!(
+            rels_of("word/vbaProject.bin"),
+            "word/_rels/vbaProject.bin.rels"
+        );
     }
 
     #[test]
     fn target_resolution() {
-        assert_eq!(resolve_target("word/document.xml", "vbaProject.bin").as_deref(), Some("word/vbaproject.bin"));
-        assert_eq!(resolve_target("", "word/document.xml").as_deref(), Some("word/document.xml"));
-        assert_eq!(resolve_target("xl/worksheets/sheet1.xml", "../activeX/a%201.xml").as_deref(), Some("xl/activex/a 1.xml"));
-        assert_eq!(resolve_target("word/document.xml", "/word/x.bin#frag").as_deref(), Some("word/x.bin"));
+        assert_eq!(
+            resolve_target("word/document.xml", "vbaProject.bin").as_deref(),
+            Some("word/vbaproject.bin")
+        );
+        assert_eq!(
+            resolve_target("", "word/document.xml").as_deref(),
+            Some("word/document.xml")
+        );
+        assert_eq!(
+            resolve_target("xl/worksheets/sheet1.xml", "../activeX/a%201.xml").as_deref(),
+            Some("xl/activex/a 1.xml")
+        );
+        assert_eq!(
+            resolve_target("word/document.xml", "/word/x.bin#frag").as_deref(),
+            Some("word/x.bin")
+        );
         assert_eq!(resolve_target("document.xml", "../../x"), None);
     }
 
     #[test]
     fn unsafe_entry_names() {
-        for name in ["../x", "a/../../x", "/abs", "a\\b", "C:x", "a//b", "", "a/./b", "a\u{0}b"] {
+        for name in [
+            "../x",
+            "a/../../x",
+            "/abs",
+            "a\\b",
+            "C:x",
+            "a//b",
+            "",
+            "a/./b",
+            "a\u{0}b",
+        ] {
             assert!(!is_safe_entry_name(name), "{name:?} accepted");
         }
-        for name in ["[Content_Types].xml", "word/", "word/_rels/document.xml.rels", "_rels/.rels"] {
+        for name in [
+            "[Content_Types].xml",
+            "word/",
+            "word/_rels/document.xml.rels",
+            "_rels/.rels",
+        ] {
             assert!(is_safe_entry_name(name), "{name:?} rejected");
         }
     }

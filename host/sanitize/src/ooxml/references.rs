@@ -7,9 +7,9 @@
 
 use std::collections::HashSet;
 
-use quick_xml::{NsReader, XmlVersion};
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
+use quick_xml::{NsReader, XmlVersion};
 
 use super::active_content::RELATIONSHIP_NAMESPACES;
 use super::xml_edit::{Edit, apply, invalid_xml, position, reject_doctype};
@@ -28,7 +28,9 @@ pub(crate) fn remove_referring_elements(
 
     loop {
         let start = position(reader.buffer_position());
-        let event = reader.read_event().map_err(|error| invalid_xml(part, error))?;
+        let event = reader
+            .read_event()
+            .map_err(|error| invalid_xml(part, error))?;
         reject_doctype(part, &event)?;
 
         let (element, has_content) = match &event {
@@ -41,21 +43,26 @@ pub(crate) fn remove_referring_elements(
         let mut refers = false;
         for attribute in element.attributes() {
             let attribute = attribute.map_err(|error| invalid_xml(part, error))?;
-            let in_relationship_namespace = match reader.resolver().resolve_attribute(attribute.key).0 {
-                ResolveResult::Bound(namespace) => RELATIONSHIP_NAMESPACES
-                    .iter()
-                    .any(|known| *known == namespace.as_ref()),
-                _ => false,
-            };
+            let in_relationship_namespace =
+                match reader.resolver().resolve_attribute(attribute.key).0 {
+                    ResolveResult::Bound(namespace) => RELATIONSHIP_NAMESPACES
+                        .iter()
+                        .any(|known| *known == namespace.as_ref()),
+                    _ => false,
+                };
             if in_relationship_namespace {
-                let value = attribute.normalized_value(XmlVersion::Implicit1_0).map_err(|error| invalid_xml(part, error))?;
+                let value = attribute
+                    .normalized_value(XmlVersion::Implicit1_0)
+                    .map_err(|error| invalid_xml(part, error))?;
                 refers |= removed_ids.contains(value.as_ref());
             }
         }
 
         if refers {
             if has_content {
-                reader.read_to_end(element.name()).map_err(|error| invalid_xml(part, error))?;
+                reader
+                    .read_to_end(element.name())
+                    .map_err(|error| invalid_xml(part, error))?;
             }
             edits.push(Edit::remove(start..position(reader.buffer_position())));
         }
@@ -77,7 +84,9 @@ mod tests {
         );
         let ids = HashSet::from(["rId7".to_string()]);
 
-        let output = remove_referring_elements("word/document.xml", xml, &ids).unwrap().unwrap();
+        let output = remove_referring_elements("word/document.xml", xml, &ids)
+            .unwrap()
+            .unwrap();
 
         assert!(!output.contains("w:control"));
         assert!(output.contains(r#"<w:object><v:shape/></w:object>"#));

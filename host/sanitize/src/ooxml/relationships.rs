@@ -28,7 +28,9 @@ pub(crate) fn parse(part: &str, xml: &str) -> Result<Vec<Relationship>, Sanitize
 
     loop {
         let start = position(reader.buffer_position());
-        let event = reader.read_event().map_err(|error| invalid_xml(part, error))?;
+        let event = reader
+            .read_event()
+            .map_err(|error| invalid_xml(part, error))?;
         reject_doctype(part, &event)?;
 
         let (element, has_content) = match &event {
@@ -41,12 +43,15 @@ pub(crate) fn parse(part: &str, xml: &str) -> Result<Vec<Relationship>, Sanitize
             continue;
         }
         if has_content {
-            reader.read_to_end(element.name()).map_err(|error| invalid_xml(part, error))?;
+            reader
+                .read_to_end(element.name())
+                .map_err(|error| invalid_xml(part, error))?;
         }
         let end = position(reader.buffer_position());
 
         let required = |name: &str, value: Option<String>| {
-            value.ok_or_else(|| invalid_xml(part, format!("a Relationship has no {name} attribute")))
+            value
+                .ok_or_else(|| invalid_xml(part, format!("a Relationship has no {name} attribute")))
         };
         let target_mode = attribute(part, &element, "TargetMode")?;
         relationships.push(Relationship {
@@ -77,7 +82,10 @@ mod tests {
     fn parse_spans_cover_elements() {
         let relationships = parse("_rels/.rels", RELS).unwrap();
         assert_eq!(relationships.len(), 2);
-        assert_eq!(&RELS[relationships[0].span.clone()], r#"<Relationship Id="rId1" Type="t/one" Target="a.xml"/>"#);
+        assert_eq!(
+            &RELS[relationships[0].span.clone()],
+            r#"<Relationship Id="rId1" Type="t/one" Target="a.xml"/>"#
+        );
         assert!(RELS[relationships[1].span.clone()].ends_with("</Relationship>"));
         assert!(!relationships[0].external);
         assert!(relationships[1].external);

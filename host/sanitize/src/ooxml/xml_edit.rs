@@ -18,7 +18,10 @@ pub(crate) struct Edit {
 
 impl Edit {
     pub(crate) fn remove(span: Range<usize>) -> Self {
-        Edit { span, replacement: String::new() }
+        Edit {
+            span,
+            replacement: String::new(),
+        }
     }
 }
 
@@ -41,29 +44,42 @@ pub(crate) fn apply(text: &str, mut edits: Vec<Edit>) -> String {
 /// Decodes an XML part as UTF-8, dropping nothing: a byte order mark stays
 /// part of the text and of the rewritten part.
 pub(crate) fn decode_utf8<'a>(part: &str, bytes: &'a [u8]) -> Result<&'a str, SanitizeError> {
-    std::str::from_utf8(bytes).map_err(|_| invalid_xml(part, "not UTF-8 (UTF-16 parts are not supported)"))
+    std::str::from_utf8(bytes)
+        .map_err(|_| invalid_xml(part, "not UTF-8 (UTF-16 parts are not supported)"))
 }
 
 /// Returns the error for a part that is not acceptable XML.
 pub(crate) fn invalid_xml(part: &str, cause: impl ToString) -> SanitizeError {
-    SanitizeError::InvalidXml { part: part.to_string(), cause: cause.to_string() }
+    SanitizeError::InvalidXml {
+        part: part.to_string(),
+        cause: cause.to_string(),
+    }
 }
 
 /// Rejects a document type declaration, which Open Packaging Conventions
 /// forbid in package parts.
 pub(crate) fn reject_doctype(part: &str, event: &Event<'_>) -> Result<(), SanitizeError> {
     match event {
-        Event::DocType(_) => Err(invalid_xml(part, "document type declarations are not allowed")),
+        Event::DocType(_) => Err(invalid_xml(
+            part,
+            "document type declarations are not allowed",
+        )),
         _ => Ok(()),
     }
 }
 
 /// Returns the unescaped value of the attribute with the local name `name`.
-pub(crate) fn attribute(part: &str, element: &BytesStart<'_>, name: &str) -> Result<Option<String>, SanitizeError> {
+pub(crate) fn attribute(
+    part: &str,
+    element: &BytesStart<'_>,
+    name: &str,
+) -> Result<Option<String>, SanitizeError> {
     for attribute in element.attributes() {
         let attribute = attribute.map_err(|error| invalid_xml(part, error))?;
         if attribute.key.local_name().as_ref() == name {
-            let value = attribute.normalized_value(XmlVersion::Implicit1_0).map_err(|error| invalid_xml(part, error))?;
+            let value = attribute
+                .normalized_value(XmlVersion::Implicit1_0)
+                .map_err(|error| invalid_xml(part, error))?;
             return Ok(Some(value.into_owned()));
         }
     }
@@ -82,7 +98,10 @@ mod tests {
     #[test]
     fn apply_edits_out_of_order() {
         let edits = vec![
-            Edit { span: 6..11, replacement: "there".into() },
+            Edit {
+                span: 6..11,
+                replacement: "there".into(),
+            },
             Edit::remove(0..1),
         ];
         assert_eq!(apply("hello world", edits), "ello there");
