@@ -1,8 +1,8 @@
 //! Recognition of the document types this crate sanitizes.
 //!
-//! The content decides first: a ZIP archive is handed to the Office Open XML
-//! sanitizer whatever its name, and content that starts like an HTML document
-//! is HTML when the declared type says nothing more specific. A name or
+//! The content decides first. A ZIP archive goes to the Office Open XML
+//! sanitizer whatever its name. Content that starts like an HTML document is
+//! HTML when the declared type is generic (empty or `application/octet-stream`). A name or
 //! declared type that says HTML makes text content HTML, because that is how
 //! the recipient's client will open it.
 
@@ -19,7 +19,7 @@ const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 /// How many leading bytes are inspected for binary content and HTML tags.
 const SNIFF_LEN: usize = 1024;
 
-/// Declared media types that say nothing about the content.
+/// Declared media types that give no information about the content.
 const GENERIC_TYPES: &[&str] = &["", "application/octet-stream", "application/unknown"];
 
 /// Tags that identify HTML at the start of the content, lowercased, after

@@ -1,4 +1,4 @@
-//! Why sanitizing an attachment failed.
+//! The reasons for a failed sanitization.
 
 /// A reason why an attachment could not be sanitized.
 ///

@@ -9,12 +9,13 @@
 //!
 //! # Office Open XML (`.docm`, `.xlsm`, `.pptm` and their macro-free forms)
 //!
-//! Removed: the VBA project (`vbaProject.bin`), its data (`vbaData.xml`),
-//! signatures (`vbaProjectSignature*.bin`), Word key assignments for macros,
-//! ActiveX controls (every part under an `activeX` folder or of an ActiveX
-//! content type), every part that only removed parts refer to, the
-//! relationships to all of them, the elements that refer to those
-//! relationships, and their `[Content_Types].xml` entries. A macro-enabled
+//! Removed parts: the VBA project (`vbaProject.bin`), its data
+//! (`vbaData.xml`) and signatures (`vbaProjectSignature*.bin`), Word key
+//! assignments for macros, and ActiveX controls (every part under an
+//! `activeX` folder or of an ActiveX content type). Every part that only
+//! removed parts refer to goes too. The relationships to removed parts, the
+//! elements that refer to those relationships, and the `[Content_Types].xml`
+//! entries of removed parts are removed with them. A macro-enabled
 //! main part type becomes its macro-free counterpart, and the suggested file
 //! name changes with it (`.docm` → `.docx`, `.xlsm` → `.xlsx`, `.pptm` →
 //! `.pptx`, and the template and slide show forms). Every other ZIP entry is

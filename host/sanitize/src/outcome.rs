@@ -2,7 +2,7 @@
 
 use crate::SanitizeError;
 
-/// What [`Sanitizer::sanitize`](crate::Sanitizer::sanitize) did with one
+/// The result of [`Sanitizer::sanitize`](crate::Sanitizer::sanitize) for one
 /// attachment.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +22,7 @@ pub enum SanitizeOutcome {
     /// (corrupt, hostile or over a limit). The caller decides by policy
     /// whether to block, quarantine or deliver the original.
     Failed {
-        /// What failed, suitable for the history and the notice.
+        /// The cause, suitable for the history and the notice.
         reason: SanitizeError,
     },
 }

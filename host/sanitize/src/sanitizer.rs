@@ -8,7 +8,7 @@ use crate::{Limits, SanitizeError, SanitizeOutcome, SanitizedFile};
 
 /// The built-in sanitizer for Office Open XML packages and HTML documents.
 ///
-/// It holds no state between calls; one instance can serve every message.
+/// It keeps no state between calls, so one instance can serve every message.
 #[derive(Debug)]
 pub struct Sanitizer {
     limits: Limits,
@@ -37,8 +37,8 @@ impl Sanitizer {
 
     /// Sanitizes one attachment.
     ///
-    /// `file_name` and `declared_type` are what the message says (either may
-    /// be empty); the type is recognised from `content` first. Returns
+    /// `file_name` and `declared_type` come from the message and may be
+    /// empty. The type is recognised from `content` first. Returns
     /// [`SanitizeOutcome::Failed`] for corrupt or hostile input and never
     /// panics on it.
     pub fn sanitize(

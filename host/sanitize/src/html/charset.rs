@@ -1,10 +1,10 @@
 //! The character encoding of an HTML attachment.
 //!
-//! The order follows the HTML standard's encoding sniffing, without its
-//! frequency-based guessing: a byte order mark, then the `charset` parameter
-//! of the declared media type, then a `<meta>` declaration in the first
-//! 1024 bytes, then UTF-8 when the content is valid UTF-8, else
-//! windows-1252.
+//! The order follows the encoding sniffing of the HTML standard, without its
+//! frequency-based guessing. A byte order mark comes first, then the
+//! `charset` parameter of the declared media type, then a `<meta>`
+//! declaration in the first 1024 bytes. Without any of them, valid UTF-8 is
+//! read as UTF-8 and anything else as windows-1252.
 
 use std::borrow::Cow;
 

@@ -7,11 +7,12 @@
 //! removed, comes from a lexical count of active constructs before and after
 //! cleaning (see [`active_scan`]).
 //!
-//! Removed: `<script>`, `<style>` and `<link>` (with their content), frames,
-//! `<object>`, `<embed>`, `<applet>`, forms and their controls (their text
-//! stays), `<base>`, `<meta>`, SVG and MathML, every event handler attribute,
-//! and URLs with a scheme other than the usual web, mail and telephone ones
-//! (so `javascript:`, `vbscript:` and `data:` URLs). Kept: ammonia's default
+//! Removed: `<script>` and `<style>` with their content, `<link>`, frames,
+//! `<object>`, `<embed>`, `<applet>`, `<base>`, `<meta>`, SVG and MathML.
+//! Forms and their controls go too, but their text stays. Every event handler
+//! attribute is removed, and so is every URL whose scheme is not one of
+//! ammonia's default web, mail and telephone schemes, which drops
+//! `javascript:`, `vbscript:` and `data:` URLs. Kept: ammonia's default
 //! tags plus `<font>`, presentational attributes (`align`, `bgcolor`,
 //! `width`, ...) and `style` attributes limited to [`STYLE_PROPERTIES`].
 //!

@@ -3,11 +3,10 @@
 
 use std::ops::Range;
 
-use quick_xml::Reader;
-use quick_xml::events::Event;
+use quick_xml::NsReader;
 
 use super::part_name::{extension, key};
-use super::xml_edit::{attribute, invalid_xml, position, reject_doctype};
+use super::xml_edit::{attribute, element_span, invalid_xml, next_element};
 use crate::SanitizeError;
 
 /// The entry name of the content types part.
@@ -39,44 +38,28 @@ pub(crate) struct ContentTypes {
 impl ContentTypes {
     /// Parses the content types part.
     pub(crate) fn parse(part: &str, xml: &str) -> Result<Self, SanitizeError> {
-        let mut reader = Reader::from_str(xml);
+        let mut reader = NsReader::from_str(xml);
         let mut entries = Vec::new();
 
-        loop {
-            let start = position(reader.buffer_position());
-            let event = reader
-                .read_event()
-                .map_err(|error| invalid_xml(part, error))?;
-            reject_doctype(part, &event)?;
-
-            let (element, has_content) = match &event {
-                Event::Eof => break,
-                Event::Start(element) => (element.clone(), true),
-                Event::Empty(element) => (element.clone(), false),
-                _ => continue,
-            };
+        while let Some(start) = next_element(part, &mut reader)? {
+            let element = &start.element;
             let kind = match element.local_name().as_ref() {
                 "Default" => {
-                    attribute(part, &element, "Extension")?.map(|extension| EntryKind::Default {
+                    attribute(part, element, "Extension")?.map(|extension| EntryKind::Default {
                         extension: extension.to_ascii_lowercase(),
                     })
                 }
-                "Override" => attribute(part, &element, "PartName")?
+                "Override" => attribute(part, element, "PartName")?
                     .map(|name| EntryKind::Override { part: key(&name) }),
                 _ => continue,
             };
-            if has_content {
-                reader
-                    .read_to_end(element.name())
-                    .map_err(|error| invalid_xml(part, error))?;
-            }
-            let end = position(reader.buffer_position());
+            let span = element_span(part, &mut reader, &start)?;
 
             let missing = || invalid_xml(part, "a Default or Override entry misses an attribute");
             entries.push(ContentTypeEntry {
                 kind: kind.ok_or_else(missing)?,
-                content_type: attribute(part, &element, "ContentType")?.ok_or_else(missing)?,
-                span: start..end,
+                content_type: attribute(part, element, "ContentType")?.ok_or_else(missing)?,
+                span,
             });
         }
 

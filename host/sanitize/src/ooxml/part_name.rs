@@ -5,6 +5,10 @@
 //! through [`key`]. Entry names in the archive have no leading slash, while
 //! part names in `[Content_Types].xml` and absolute relationship targets do.
 
+use std::borrow::Cow;
+
+use percent_encoding::percent_decode_str;
+
 /// Returns the comparison key of a part or entry name: no leading slash,
 /// ASCII lowercase.
 pub(crate) fn key(name: &str) -> String {
@@ -61,14 +65,17 @@ pub(crate) fn rels_of(part: &str) -> String {
     }
 }
 
-/// Resolves a relationship target against the part that holds the
+/// Resolves a relationship target against the source part of the
 /// relationship and returns the target's key, or `None` when the target
 /// leaves the package root.
 ///
-/// A fragment (`#...`) is dropped and `%XX` escapes are decoded.
+/// A fragment (`#...`) is dropped and `%XX` escapes are decoded; a target
+/// whose escapes do not decode to UTF-8 is used as written.
 pub(crate) fn resolve_target(source: &str, target: &str) -> Option<String> {
     let target = target.split('#').next().unwrap_or_default();
-    let target = percent_decode(target);
+    let target = percent_decode_str(target)
+        .decode_utf8()
+        .unwrap_or(Cow::Borrowed(target));
 
     let mut segments: Vec<&str> = Vec::new();
     if !target.starts_with('/')
@@ -109,33 +116,6 @@ fn strip_suffix_ignore_case<'a>(text: &'a str, suffix: &str) -> Option<&'a str> 
     let split = text.len().checked_sub(suffix.len())?;
     let (head, tail) = (text.get(..split)?, text.get(split..)?);
     tail.eq_ignore_ascii_case(suffix).then_some(head)
-}
-
-/// Decodes `%XX` escapes; an invalid escape or invalid UTF-8 is kept as is.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-
-    while index < bytes.len() {
-        let escape = bytes.get(index + 1..index + 3).and_then(|hex| {
-            std::str::from_utf8(hex)
-                .ok()
-                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-        });
-        match (bytes[index], escape) {
-            (b'%', Some(byte)) => {
-                decoded.push(byte);
-                index += 3;
-            }
-            (byte, _) => {
-                decoded.push(byte);
-                index += 1;
-            }
-        }
-    }
-
-    String::from_utf8(decoded).unwrap_or_else(|_| text.to_string())
 }
 
 #[cfg(test)]

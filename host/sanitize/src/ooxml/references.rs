@@ -7,12 +7,11 @@
 
 use std::collections::HashSet;
 
-use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::{NsReader, XmlVersion};
 
 use super::active_content::RELATIONSHIP_NAMESPACES;
-use super::xml_edit::{Edit, apply, invalid_xml, position, reject_doctype};
+use super::xml_edit::{Edit, apply, element_span, invalid_xml, next_element};
 use crate::SanitizeError;
 
 /// Removes every element of `xml` with an attribute in a relationships
@@ -26,22 +25,9 @@ pub(crate) fn remove_referring_elements(
     let mut reader = NsReader::from_str(xml);
     let mut edits = Vec::new();
 
-    loop {
-        let start = position(reader.buffer_position());
-        let event = reader
-            .read_event()
-            .map_err(|error| invalid_xml(part, error))?;
-        reject_doctype(part, &event)?;
-
-        let (element, has_content) = match &event {
-            Event::Eof => break,
-            Event::Start(element) => (element.clone(), true),
-            Event::Empty(element) => (element.clone(), false),
-            _ => continue,
-        };
-
+    while let Some(start) = next_element(part, &mut reader)? {
         let mut refers = false;
-        for attribute in element.attributes() {
+        for attribute in start.element.attributes() {
             let attribute = attribute.map_err(|error| invalid_xml(part, error))?;
             let in_relationship_namespace =
                 match reader.resolver().resolve_attribute(attribute.key).0 {
@@ -59,12 +45,7 @@ pub(crate) fn remove_referring_elements(
         }
 
         if refers {
-            if has_content {
-                reader
-                    .read_to_end(element.name())
-                    .map_err(|error| invalid_xml(part, error))?;
-            }
-            edits.push(Edit::remove(start..position(reader.buffer_position())));
+            edits.push(Edit::remove(element_span(part, &mut reader, &start)?));
         }
     }
 

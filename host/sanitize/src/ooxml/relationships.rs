@@ -3,10 +3,9 @@
 
 use std::ops::Range;
 
-use quick_xml::Reader;
-use quick_xml::events::Event;
+use quick_xml::NsReader;
 
-use super::xml_edit::{attribute, invalid_xml, position, reject_doctype};
+use super::xml_edit::{attribute, element_span, invalid_xml, next_element};
 use crate::SanitizeError;
 
 /// One `Relationship` element.
@@ -23,43 +22,27 @@ pub(crate) struct Relationship {
 
 /// Parses the `Relationship` elements of the relationships part `part`.
 pub(crate) fn parse(part: &str, xml: &str) -> Result<Vec<Relationship>, SanitizeError> {
-    let mut reader = Reader::from_str(xml);
+    let mut reader = NsReader::from_str(xml);
     let mut relationships = Vec::new();
 
-    loop {
-        let start = position(reader.buffer_position());
-        let event = reader
-            .read_event()
-            .map_err(|error| invalid_xml(part, error))?;
-        reject_doctype(part, &event)?;
-
-        let (element, has_content) = match &event {
-            Event::Eof => break,
-            Event::Start(element) => (element.clone(), true),
-            Event::Empty(element) => (element.clone(), false),
-            _ => continue,
-        };
-        if element.local_name().as_ref() != "Relationship" {
+    while let Some(start) = next_element(part, &mut reader)? {
+        if start.element.local_name().as_ref() != "Relationship" {
             continue;
         }
-        if has_content {
-            reader
-                .read_to_end(element.name())
-                .map_err(|error| invalid_xml(part, error))?;
-        }
-        let end = position(reader.buffer_position());
+        let span = element_span(part, &mut reader, &start)?;
+        let element = &start.element;
 
         let required = |name: &str, value: Option<String>| {
             value
                 .ok_or_else(|| invalid_xml(part, format!("a Relationship has no {name} attribute")))
         };
-        let target_mode = attribute(part, &element, "TargetMode")?;
+        let target_mode = attribute(part, element, "TargetMode")?;
         relationships.push(Relationship {
-            id: required("Id", attribute(part, &element, "Id")?)?,
-            relationship_type: required("Type", attribute(part, &element, "Type")?)?,
-            target: required("Target", attribute(part, &element, "Target")?)?,
+            id: required("Id", attribute(part, element, "Id")?)?,
+            relationship_type: required("Type", attribute(part, element, "Type")?)?,
+            target: required("Target", attribute(part, element, "Target")?)?,
             external: target_mode.is_some_and(|mode| mode.eq_ignore_ascii_case("External")),
-            span: start..end,
+            span,
         });
     }
 

@@ -3,8 +3,8 @@
 
 use std::ops::Range;
 
-use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event};
+use quick_xml::{NsReader, XmlVersion};
 
 use crate::SanitizeError;
 
@@ -56,16 +56,70 @@ pub(crate) fn invalid_xml(part: &str, cause: impl ToString) -> SanitizeError {
     }
 }
 
-/// Rejects a document type declaration, which Open Packaging Conventions
-/// forbid in package parts.
-pub(crate) fn reject_doctype(part: &str, event: &Event<'_>) -> Result<(), SanitizeError> {
-    match event {
-        Event::DocType(_) => Err(invalid_xml(
-            part,
-            "document type declarations are not allowed",
-        )),
-        _ => Ok(()),
+/// A start tag or empty element read from a part.
+pub(crate) struct ElementStart<'a> {
+    pub element: BytesStart<'a>,
+    /// False for an empty element (`<a/>`).
+    pub has_content: bool,
+    /// Byte offset of the element's `<`.
+    pub start: usize,
+}
+
+/// Reads up to the next start tag or empty element. Returns `None` at the end
+/// of the text.
+///
+/// A document type declaration is an error, because Open Packaging
+/// Conventions forbid it in package parts (and it could define entities).
+pub(crate) fn next_element<'a>(
+    part: &str,
+    reader: &mut NsReader<&'a [u8]>,
+) -> Result<Option<ElementStart<'a>>, SanitizeError> {
+    loop {
+        let start = position(reader.buffer_position());
+        let event = reader
+            .read_event()
+            .map_err(|error| invalid_xml(part, error))?;
+
+        match event {
+            Event::Eof => return Ok(None),
+            Event::DocType(_) => {
+                return Err(invalid_xml(
+                    part,
+                    "document type declarations are not allowed",
+                ));
+            }
+            Event::Start(element) => {
+                return Ok(Some(ElementStart {
+                    element,
+                    has_content: true,
+                    start,
+                }));
+            }
+            Event::Empty(element) => {
+                return Ok(Some(ElementStart {
+                    element,
+                    has_content: false,
+                    start,
+                }));
+            }
+            _ => {}
+        }
     }
+}
+
+/// Reads to the end of `element` and returns the byte range of the whole
+/// element, end tag included.
+pub(crate) fn element_span(
+    part: &str,
+    reader: &mut NsReader<&[u8]>,
+    element: &ElementStart<'_>,
+) -> Result<Range<usize>, SanitizeError> {
+    if element.has_content {
+        reader
+            .read_to_end(element.element.name())
+            .map_err(|error| invalid_xml(part, error))?;
+    }
+    Ok(element.start..position(reader.buffer_position()))
 }
 
 /// Returns the unescaped value of the attribute with the local name `name`.

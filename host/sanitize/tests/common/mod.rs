@@ -37,6 +37,36 @@ pub fn build_zip(entries: &[TestEntry]) -> Vec<u8> {
     writer.finish().unwrap().into_inner()
 }
 
+/// Returns a `[Content_Types].xml` with the given `Default` entries
+/// (extension, type) and `Override` entries (part name, type).
+fn content_types(defaults: &[(&str, &str)], overrides: &[(&str, &str)]) -> String {
+    let defaults: String = defaults
+        .iter()
+        .map(|(extension, content_type)| {
+            format!(r#"<Default Extension="{extension}" ContentType="{content_type}"/>"#)
+        })
+        .collect();
+    let overrides: String = overrides
+        .iter()
+        .map(|(part, content_type)| {
+            format!(r#"<Override PartName="{part}" ContentType="{content_type}"/>"#)
+        })
+        .collect();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\r\n<Types xmlns=\"{TYPES_NS}\">{defaults}{overrides}</Types>"
+    )
+}
+
+const RELS_TYPE: (&str, &str) = (
+    "rels",
+    "application/vnd.openxmlformats-package.relationships+xml",
+);
+const XML_TYPE: (&str, &str) = ("xml", "application/xml");
+const CORE_TYPE: (&str, &str) = (
+    "/docProps/core.xml",
+    "application/vnd.openxmlformats-package.core-properties+xml",
+);
+
 fn deflated(name: &str, content: &str) -> TestEntry {
     (
         name.to_string(),
@@ -91,26 +121,28 @@ const WORD_BODY_END: &str =
 
 const WORD_STYLES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:styles xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:style w:type="paragraph" w:default="1" w:styleId="Normal"><w:name w:val="Normal"/></w:style></w:styles>"#;
 
-/// A Word document with a VBA project, its data and signature: what Word
-/// writes for a `.docm`, reduced to the parts the sanitizer deals with.
+/// Builds a Word document with a VBA project, its data and its signature,
+/// like a `.docm` from Word reduced to the parts the sanitizer edits.
 pub fn docm() -> Vec<u8> {
-    let types = format!(
-        concat!(
-            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"#,
-            "\r\n",
-            r#"<Types xmlns="{ns}">"#,
-            r#"<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>"#,
-            r#"<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>"#,
-            r#"<Default Extension="xml" ContentType="application/xml"/>"#,
-            r#"<Override PartName="/word/document.xml" ContentType="{main}"/>"#,
-            r#"<Override PartName="/word/vbaData.xml" ContentType="application/vnd.ms-word.vbaData+xml"/>"#,
-            r#"<Override PartName="/word/vbaProjectSignature.bin" ContentType="application/vnd.ms-office.vbaProjectSignature"/>"#,
-            r#"<Override PartName="/word/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml"/>"#,
-            r#"<Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>"#,
-            r#"</Types>"#,
-        ),
-        ns = TYPES_NS,
-        main = WORD_MAIN_MACRO,
+    let types = content_types(
+        &[
+            ("bin", "application/vnd.ms-office.vbaProject"),
+            RELS_TYPE,
+            XML_TYPE,
+        ],
+        &[
+            ("/word/document.xml", WORD_MAIN_MACRO),
+            ("/word/vbaData.xml", "application/vnd.ms-word.vbaData+xml"),
+            (
+                "/word/vbaProjectSignature.bin",
+                "application/vnd.ms-office.vbaProjectSignature",
+            ),
+            (
+                "/word/styles.xml",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml",
+            ),
+            CORE_TYPE,
+        ],
     );
 
     build_zip(&[
@@ -166,22 +198,22 @@ pub fn docm() -> Vec<u8> {
     ])
 }
 
-/// A Word document without macros but with an ActiveX check box.
+/// Builds a Word document without macros but with an ActiveX check box.
 pub fn docx_with_activex() -> Vec<u8> {
-    let types = format!(
-        concat!(
-            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"#,
-            r#"<Types xmlns="{ns}">"#,
-            r#"<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>"#,
-            r#"<Default Extension="xml" ContentType="application/xml"/>"#,
-            r#"<Override PartName="/word/document.xml" ContentType="{main}"/>"#,
-            r#"<Override PartName="/word/activeX/activeX1.xml" ContentType="application/vnd.ms-office.activeX+xml"/>"#,
-            r#"<Override PartName="/word/activeX/activeX1.bin" ContentType="application/vnd.ms-office.activeX"/>"#,
-            r#"<Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>"#,
-            r#"</Types>"#,
-        ),
-        ns = TYPES_NS,
-        main = WORD_MAIN,
+    let types = content_types(
+        &[RELS_TYPE, XML_TYPE],
+        &[
+            ("/word/document.xml", WORD_MAIN),
+            (
+                "/word/activeX/activeX1.xml",
+                "application/vnd.ms-office.activeX+xml",
+            ),
+            (
+                "/word/activeX/activeX1.bin",
+                "application/vnd.ms-office.activeX",
+            ),
+            CORE_TYPE,
+        ],
     );
     let control = r#"<w:p><w:r><w:object><v:shape id="_x0000_i1025" style="width:100pt;height:20pt"/><w:control r:id="rId5" w:name="CheckBox1" w:shapeid="_x0000_i1025"/></w:object></w:r></w:p>"#;
 
@@ -217,22 +249,19 @@ pub fn docx_with_activex() -> Vec<u8> {
     ])
 }
 
-/// An Excel workbook with a VBA project typed by an `Override`.
+/// Builds an Excel workbook with a VBA project typed by an `Override`.
 pub fn xlsm() -> Vec<u8> {
-    let types = format!(
-        concat!(
-            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"#,
-            r#"<Types xmlns="{ns}">"#,
-            r#"<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>"#,
-            r#"<Default Extension="xml" ContentType="application/xml"/>"#,
-            r#"<Override PartName="/xl/workbook.xml" ContentType="{main}"/>"#,
-            r#"<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>"#,
-            r#"<Override PartName="/xl/vbaProject.bin" ContentType="application/vnd.ms-office.vbaProject"/>"#,
-            r#"<Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>"#,
-            r#"</Types>"#,
-        ),
-        ns = TYPES_NS,
-        main = EXCEL_MAIN_MACRO,
+    let types = content_types(
+        &[RELS_TYPE, XML_TYPE],
+        &[
+            ("/xl/workbook.xml", EXCEL_MAIN_MACRO),
+            (
+                "/xl/worksheets/sheet1.xml",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml",
+            ),
+            ("/xl/vbaProject.bin", "application/vnd.ms-office.vbaProject"),
+            CORE_TYPE,
+        ],
     );
 
     build_zip(&[
@@ -262,19 +291,9 @@ pub fn xlsm() -> Vec<u8> {
     ])
 }
 
-/// A Word document without macros or controls.
+/// Builds a Word document without macros or controls.
 pub fn plain_docx() -> Vec<u8> {
-    let types = format!(
-        concat!(
-            r#"<Types xmlns="{ns}">"#,
-            r#"<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>"#,
-            r#"<Default Extension="xml" ContentType="application/xml"/>"#,
-            r#"<Override PartName="/word/document.xml" ContentType="{main}"/>"#,
-            r#"</Types>"#,
-        ),
-        ns = TYPES_NS,
-        main = WORD_MAIN,
-    );
+    let types = content_types(&[RELS_TYPE, XML_TYPE], &[("/word/document.xml", WORD_MAIN)]);
     build_zip(&[
         deflated("[Content_Types].xml", &types),
         deflated(
@@ -288,7 +307,7 @@ pub fn plain_docx() -> Vec<u8> {
     ])
 }
 
-/// Entry names of an archive with their decompressed content.
+/// Reads the entry names of an archive with their decompressed content.
 pub fn read_entries(archive: &[u8]) -> Vec<(String, Vec<u8>)> {
     let mut zip = ZipArchive::new(Cursor::new(archive)).unwrap();
     (0..zip.len())
@@ -301,7 +320,7 @@ pub fn read_entries(archive: &[u8]) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-/// Entry names with their compression method and compressed bytes.
+/// Reads the entry names with their compression method and compressed bytes.
 pub fn read_raw_entries(archive: &[u8]) -> HashMap<String, (CompressionMethod, Vec<u8>)> {
     let mut zip = ZipArchive::new(Cursor::new(archive)).unwrap();
     (0..zip.len())
@@ -317,8 +336,8 @@ pub fn read_raw_entries(archive: &[u8]) -> HashMap<String, (CompressionMethod, V
         .collect()
 }
 
-/// The elements with a given local name in an XML text, as maps of their
-/// attributes.
+/// Finds the elements with a given local name in an XML text and returns
+/// their attributes.
 pub fn elements(xml: &[u8], local_name: &str) -> Vec<HashMap<String, String>> {
     let mut reader = Reader::from_str(std::str::from_utf8(xml).unwrap());
     let mut found = Vec::new();
