@@ -2,9 +2,10 @@
 //!
 //! The content decides first. A ZIP archive goes to the Office Open XML
 //! sanitizer whatever its name. Content that starts like an HTML document is
-//! HTML when the declared type is generic (empty or `application/octet-stream`). A name or
-//! declared type that says HTML makes text content HTML, because that is how
-//! the recipient's client will open it.
+//! HTML when the declared type is generic (empty or
+//! `application/octet-stream`). Text content with an `.htm` or `.html` name
+//! or a declared `text/html` type is HTML too, because the recipient's client
+//! opens it as HTML.
 
 /// A document type with a sanitizer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,11 +23,11 @@
 //! edited elements.
 //!
 //! Limits ([`Limits`], defaults): 10,000 ZIP entries and 256 MiB of
-//! uncompressed content, declared or actually decompressed. An archive over a
-//! limit, with an unreadable structure, an absolute or `..` entry name, two
-//! entries whose names differ only in ASCII case, or an XML part that must be
-//! edited but is not well-formed UTF-8 XML without a DTD gives
-//! [`SanitizeOutcome::Failed`]. A valid ZIP archive without
+//! uncompressed content, declared or actually decompressed. These archives
+//! give [`SanitizeOutcome::Failed`]: one over a limit, one with an unreadable
+//! structure, an absolute or `..` entry name, or two entries whose names
+//! differ only in ASCII case. So does an XML part that must be edited but is
+//! not well-formed UTF-8 XML, or that has a DTD. A valid ZIP archive without
 //! `[Content_Types].xml` is [`SanitizeOutcome::NotApplicable`].
 //!
 //! # HTML

@@ -38,9 +38,8 @@ impl Sanitizer {
     /// Sanitizes one attachment.
     ///
     /// `file_name` and `declared_type` come from the message and may be
-    /// empty. The type is recognised from `content` first. Returns
-    /// [`SanitizeOutcome::Failed`] for corrupt or hostile input and never
-    /// panics on it.
+    /// empty. The type is recognised from `content` first. Corrupt or
+    /// hostile input gives [`SanitizeOutcome::Failed`] instead of a panic.
     pub fn sanitize(
         &self,
         file_name: &str,
