@@ -222,3 +222,32 @@ fn sanitized_output_is_stable() {
     let twice = Sanitizer::default().sanitize("report.docx", "", &once.content);
     assert_eq!(twice, SanitizeOutcome::Unchanged);
 }
+
+#[test]
+fn byte_order_mark_parts_edited() {
+    let entries: Vec<TestEntry> = read_entries(&docm())
+        .into_iter()
+        .map(|(name, content)| {
+            let content = if name.ends_with(".rels") || name.ends_with(".xml") {
+                [b"\xef\xbb\xbf".as_slice(), &content].concat()
+            } else {
+                content
+            };
+            (name, content, zip::CompressionMethod::Deflated)
+        })
+        .collect();
+
+    let file = sanitized("report.docm", "", &build_zip(&entries));
+
+    assert_eq!(check_consistent(&file.content), WORD_MAIN);
+    let after = read_entries(&file.content);
+    let (_, relationships) = after
+        .iter()
+        .find(|(name, _)| name == "word/_rels/document.xml.rels")
+        .unwrap();
+    let ids: Vec<String> = elements(relationships, "Relationship")
+        .into_iter()
+        .map(|r| r["Id"].clone())
+        .collect();
+    assert_eq!(ids, ["rId2", "rId3"]);
+}

@@ -41,11 +41,15 @@ pub(crate) fn apply(text: &str, mut edits: Vec<Edit>) -> String {
     output
 }
 
-/// Decodes an XML part as UTF-8, dropping nothing: a byte order mark stays
-/// part of the text and of the rewritten part.
+/// Decodes an XML part as UTF-8 and drops a leading byte order mark.
+///
+/// The reader does not count a byte order mark in its positions, so spans
+/// index the text without it. A rewritten part therefore has no byte order
+/// mark, which leaves it valid because UTF-8 is the default XML encoding.
 pub(crate) fn decode_utf8<'a>(part: &str, bytes: &'a [u8]) -> Result<&'a str, SanitizeError> {
-    std::str::from_utf8(bytes)
-        .map_err(|_| invalid_xml(part, "not UTF-8 (UTF-16 parts are not supported)"))
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| invalid_xml(part, "not UTF-8 (UTF-16 parts are not supported)"))?;
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
 }
 
 /// Returns the error for a part that is not acceptable XML.
@@ -148,6 +152,12 @@ pub(crate) fn position(offset: u64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_order_mark_dropped() {
+        let text = decode_utf8("a.xml", "\u{feff}<a/>".as_bytes()).unwrap();
+        assert_eq!(text, "<a/>");
+    }
 
     #[test]
     fn apply_edits_out_of_order() {
