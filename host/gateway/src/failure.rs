@@ -44,6 +44,26 @@ pub enum ProcessError {
     #[error(transparent)]
     Spool(#[from] SpoolError),
 
+    /// The scanning engine could not scan an attachment, and the policy
+    /// `scan.unavailable = "retry-later"` defers the message.
+    #[error("scan of `{file_name}` failed, message deferred: {reason}")]
+    ScanUnavailable {
+        /// File name of the attachment.
+        file_name: String,
+        /// The engine's failure.
+        reason: String,
+    },
+
+    /// The scanning engine could not scan an attachment, and the policy
+    /// `scan.unavailable = "fail"` rejects the message.
+    #[error("scan of `{file_name}` failed, message rejected: {reason}")]
+    ScanFailed {
+        /// File name of the attachment.
+        file_name: String,
+        /// The engine's failure.
+        reason: String,
+    },
+
     /// A worker task of the gateway failed.
     #[error("internal error: {0}")]
     Internal(String),
@@ -53,9 +73,13 @@ impl ProcessError {
     /// Whether the sending server should retry.
     pub fn is_temporary(&self) -> bool {
         match self {
-            ProcessError::Parse(_) | ProcessError::Blocked { .. } => false,
+            ProcessError::Parse(_) | ProcessError::Blocked { .. } | ProcessError::ScanFailed { .. } => false,
             ProcessError::Delivery(error) => error.is_temporary(),
-            ProcessError::Rule(_) | ProcessError::Upload(_) | ProcessError::Spool(_) | ProcessError::Internal(_) => true,
+            ProcessError::Rule(_)
+            | ProcessError::Upload(_)
+            | ProcessError::Spool(_)
+            | ProcessError::ScanUnavailable { .. }
+            | ProcessError::Internal(_) => true,
         }
     }
 
@@ -67,6 +91,9 @@ impl ProcessError {
                 Outcome::PermanentFailure { reason: format!("message rejected by policy: {reason}") }
             }
             ProcessError::Parse(_) => Outcome::PermanentFailure { reason: format!("message cannot be parsed [{queue_id}]") },
+            ProcessError::ScanFailed { .. } => {
+                Outcome::PermanentFailure { reason: format!("an attachment could not be scanned [{queue_id}]") }
+            }
             ProcessError::Delivery(DeliveryError::Rejected { code, message, .. }) if !self.is_temporary() => {
                 Outcome::PermanentFailure { reason: format!("next hop rejected the message: {code} {message}") }
             }

@@ -10,6 +10,7 @@ use mailgate_delivery::{Delivery, NextHop};
 use mailgate_history::{AsyncHistoryStore, HistoryError};
 use mailgate_rules::{PoolSize, RuleEngine, RuleLoadError};
 use mailgate_smtp::{SmtpServer, SmtpServerConfig, TlsConfig, TlsError};
+use mailgate_vault::mailgate_scan::Scanner;
 use mailgate_vault::{RunningVault, VaultClient, VaultClientConfig, VaultError, VaultServer, VaultServerConfig, VaultServerError};
 use mailgate_queue::{Spool, SpoolError};
 use tokio::sync::{mpsc, oneshot};
@@ -18,6 +19,7 @@ use tokio::task::JoinHandle;
 use crate::admin::AdminServer;
 use crate::config::{Config, ConfigError, LookaheadMode, SmtpMode};
 use crate::lookahead::RecipientLookahead;
+use crate::scanning::ScanStage;
 use crate::pipeline::{Pipeline, PipelineSettings};
 use crate::queue_acceptor::QueueAcceptor;
 use crate::queue_runner::{QueueRunner, RunnerSettings};
@@ -121,6 +123,9 @@ impl Gateway {
         if let Some(lookahead) = &lookahead {
             pipeline = pipeline.with_lookahead(Arc::clone(lookahead));
         }
+        if let Some(stage) = scan_stage(&config)? {
+            pipeline = pipeline.with_scanning(Arc::new(stage));
+        }
         let pipeline = Arc::new(pipeline);
         let spool = open_spool(&config).await?;
 
@@ -217,6 +222,17 @@ fn config_error(error: ConfigError) -> GatewayError {
         ConfigError::Invalid { setting, reason } => GatewayError::Config { setting, reason },
         other => GatewayError::Config { setting: "configuration".to_string(), reason: other.to_string() },
     }
+}
+
+/// The scan of attachments in the mail flow, when enabled.
+fn scan_stage(config: &Config) -> Result<Option<ScanStage>, GatewayError> {
+    if !config.scan.enabled {
+        tracing::warn!("attachments are not scanned: scan.enabled is false");
+        return Ok(None);
+    }
+    let engine = config.scan.build_engine().map_err(|reason| GatewayError::Config { setting: "scan".to_string(), reason })?;
+    tracing::info!(engine = %engine.name(), unavailable = ?config.scan.unavailable, "attachments are scanned");
+    Ok(Some(ScanStage::new(engine, config.scan.unavailable)))
 }
 
 /// The look-ahead against the SMTP next hop, when configured.

@@ -26,10 +26,11 @@ mod queue_worker;
 mod reload;
 mod report;
 mod rule_set;
+mod scanning;
 
 pub use config::{
     AdminConfig, BalanceConfig, BuiltinVaultConfig, Config, ConfigError, DeliveryConfig, DirectionConfig, FailurePolicyConfig,
-    LookaheadMode, MatchConfig, OutboundTlsConfig, QueueConfig, RuleConfig, RuleSetConfig, SmtpConfig, SmtpMode, VaultConfig,
+    LookaheadMode, MatchConfig, OutboundTlsConfig, QueueConfig, RuleConfig, RuleSetConfig, ScanConfig, ScanEngineConfig, SmtpConfig, SmtpMode, VaultConfig,
 };
 pub use failure::ProcessError;
 pub use gateway::{Gateway, GatewayError, RunningGateway};
@@ -38,4 +39,5 @@ pub use matching::{Direction, MatchConditions};
 pub use pipeline::{Pipeline, PipelineSettings};
 pub use plan::Plan;
 pub use reload::{ReloadError, Reloader};
+pub use scanning::ScanStage;
 pub use rule_set::{ConfiguredRule, RuleSet, RuleSetId, SharedRuleSet};

@@ -29,6 +29,7 @@ use tracing::Instrument;
 use crate::failure::ProcessError;
 use crate::ids::QueueId;
 use crate::lookahead::RecipientLookahead;
+use crate::scanning::{MessageScan, ScanStage};
 use crate::matching::Direction;
 use crate::plan::Plan;
 use crate::report::{ProcessReport, failed_upload, outcome_of};
@@ -55,6 +56,7 @@ pub struct Pipeline {
     history: Option<AsyncHistoryStore>,
     settings: PipelineSettings,
     lookahead: Option<Arc<RecipientLookahead>>,
+    scan: Option<Arc<ScanStage>>,
 }
 
 impl Pipeline {
@@ -68,7 +70,14 @@ impl Pipeline {
         history: Option<AsyncHistoryStore>,
         settings: PipelineSettings,
     ) -> Pipeline {
-        Pipeline { rule_set, vault, delivery, history, settings, lookahead: None }
+        Pipeline { rule_set, vault, delivery, history, settings, lookahead: None, scan: None }
+    }
+
+    /// Scans the attachments of every message with `stage` before the
+    /// rules run.
+    pub fn with_scanning(mut self, stage: Arc<ScanStage>) -> Pipeline {
+        self.scan = Some(stage);
+        self
     }
 
     /// Checks recipients at RCPT time with `lookahead`.
@@ -108,19 +117,26 @@ impl Pipeline {
         tracing::Span::current().record("message_id", message_id.as_str());
         tracing::info!(size = message.raw.len(), parts = message.parts.len(), ?direction, "message received");
 
+        let scan = match &self.scan {
+            Some(stage) => stage.scan(&message).await?,
+            None => MessageScan::default(),
+        };
+        report.part_verdicts = scan.verdicts.clone();
+
         let evaluation = run_rules(rule_set.clone(), &message, &envelope, direction).await?;
         report.rule_runs = evaluation.runs;
         if let Some(failure) = evaluation.temporary_failure {
             return Err(ProcessError::Rule(failure));
         }
-        let plan = evaluation.plan;
+        let mut plan = evaluation.plan;
         if let Some((rule, reason)) = plan.block {
             tracing::info!(%rule, %reason, "message blocked");
             return Err(ProcessError::Blocked { rule, reason });
         }
+        let withheld = scan.apply(&mut plan);
 
         let links = self.upload(&message, &plan, &envelope, arrival, report).await?;
-        let changes = Rewrite { remove: plan.remove.clone(), links: if plan.link { links } else { Vec::new() } };
+        let changes = Rewrite { remove: plan.remove.clone(), links: if plan.link { links } else { Vec::new() }, withheld };
         let rewritten = rewrite(&message, &changes);
         tracing::info!(removed = plan.remove.len(), uploaded = plan.upload.len(), linked = changes.links.len(), "message processed");
         Ok(self.with_trace_headers(&report.queue_id, &envelope, &rule_set, &rewritten))

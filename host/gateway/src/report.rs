@@ -2,7 +2,7 @@
 //! stored in the history afterwards.
 
 use chrono::{DateTime, Utc};
-use mailgate_history::{AttachmentRecord, MessageRecord, Outcome, RuleResult, RuleStatus, UploadStatus};
+use mailgate_history::{AttachmentRecord, MessageRecord, Outcome, PartVerdict, RuleResult, RuleStatus, UploadStatus};
 use mailgate_message::{Envelope, ParsedMessage};
 use mailgate_vault::VaultError;
 
@@ -22,6 +22,7 @@ pub(crate) struct ProcessReport {
     pub(crate) rule_set_id: Option<String>,
     pub(crate) rule_runs: Vec<(String, RuleRun)>,
     pub(crate) attachments: Vec<AttachmentRecord>,
+    pub(crate) part_verdicts: Vec<PartVerdict>,
     pub(crate) defects: Vec<String>,
 }
 
@@ -38,6 +39,7 @@ impl ProcessReport {
             rule_set_id: None,
             rule_runs: Vec::new(),
             attachments: Vec::new(),
+            part_verdicts: Vec::new(),
             defects: Vec::new(),
         }
     }
@@ -74,7 +76,7 @@ impl ProcessReport {
             size: self.size,
             rule_set_id: self.rule_set_id,
             rule_results,
-            part_verdicts: Vec::new(),
+            part_verdicts: self.part_verdicts,
             outcome,
             attachments: self.attachments,
             defects: self.defects,

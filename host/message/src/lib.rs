@@ -22,7 +22,7 @@ mod transfer;
 pub use error::ParseError;
 pub use folder::{FolderName, MessageKey};
 pub use names::StorageNames;
-pub use notice::Link;
+pub use notice::{Link, Withheld};
 pub use parse::{Envelope, HeaderField, ParsedMessage};
 pub use part::{Disposition, PartId, PartInfo, PartKind, TransferEncoding};
 pub use rewrite::{Rewrite, rewrite};

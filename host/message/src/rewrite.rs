@@ -30,7 +30,7 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 
 use crate::fold::refold_header_block;
-use crate::notice::{Link, render_html, render_placeholder, render_text};
+use crate::notice::{Link, NoticeContent, Withheld, render_html, render_placeholder, render_text};
 use crate::parse::ParsedMessage;
 use crate::part::{PartId, PartInfo, PartKind, TransferEncoding};
 use crate::transfer;
@@ -40,8 +40,11 @@ use crate::transfer;
 pub struct Rewrite {
     /// Parts to remove. Parts that are not attachments are ignored.
     pub remove: BTreeSet<PartId>,
-    /// Links to list in a notice; no notice is added when empty.
+    /// Links to list in a notice.
     pub links: Vec<Link>,
+    /// Removed attachments to name in the notice with the reason. No notice
+    /// is added when this and `links` are empty.
+    pub withheld: Vec<Withheld>,
 }
 
 /// One replacement of a byte range of the raw message.
@@ -65,12 +68,13 @@ pub fn rewrite(message: &ParsedMessage, plan: &Rewrite) -> Vec<u8> {
         refold_header_block(&message.raw[root.header_range.clone()])
             .map(|replacement| Edit { range: root.header_range.clone(), replacement })
     });
-    if remove.is_empty() && plan.links.is_empty() && long_line_edits.is_empty() && header_edit.is_none() {
+    let notice = NoticeContent { links: &plan.links, withheld: &plan.withheld };
+    if remove.is_empty() && notice.is_empty() && long_line_edits.is_empty() && header_edit.is_none() {
         return message.raw.clone();
     }
 
     if remove.contains(&PartId(0)) {
-        return replace_whole_message(message, &plan.links);
+        return replace_whole_message(message, &notice);
     }
 
     let mut edits = Vec::new();
@@ -84,8 +88,8 @@ pub fn rewrite(message: &ParsedMessage, plan: &Rewrite) -> Vec<u8> {
             let Some(range) = removal_range(message, parent, *child) else { continue };
             if empties_parent && position == 0 {
                 let boundary = boundary_of(message, parent);
-                let text = if notice_placed { render_placeholder(&[]) } else { render_placeholder(&plan.links) };
-                notice_placed |= !plan.links.is_empty();
+                let text = if notice_placed { render_placeholder(&NoticeContent::EMPTY) } else { render_placeholder(&notice) };
+                notice_placed |= !notice.is_empty();
                 edits.push(Edit { range, replacement: text_part(&boundary, &text, true) });
             } else {
                 edits.push(Edit { range, replacement: Vec::new() });
@@ -94,10 +98,10 @@ pub fn rewrite(message: &ParsedMessage, plan: &Rewrite) -> Vec<u8> {
     }
 
     let mut edited_bodies = BTreeSet::new();
-    if !plan.links.is_empty() && !notice_placed {
-        let body_edits = notice_edits(message, &remove, &plan.links);
+    if !notice.is_empty() && !notice_placed {
+        let body_edits = notice_edits(message, &remove, &notice);
         if body_edits.is_empty() {
-            edits.extend(new_notice_part(message, &plan.links));
+            edits.extend(new_notice_part(message, &notice));
         } else {
             for (part, part_edits) in body_edits {
                 edited_bodies.insert(part);
@@ -155,7 +159,7 @@ fn removal_range(message: &ParsedMessage, parent: PartId, child: PartId) -> Opti
 
 /// Edits that append the notice to the first text/plain and the first
 /// text/html body that are not removed, grouped by part.
-fn notice_edits(message: &ParsedMessage, remove: &BTreeSet<PartId>, links: &[Link]) -> Vec<(PartId, Vec<Edit>)> {
+fn notice_edits(message: &ParsedMessage, remove: &BTreeSet<PartId>, notice: &NoticeContent<'_>) -> Vec<(PartId, Vec<Edit>)> {
     let mut edits = Vec::new();
 
     for content_type in ["text/plain", "text/html"] {
@@ -166,10 +170,10 @@ fn notice_edits(message: &ParsedMessage, remove: &BTreeSet<PartId>, links: &[Lin
         let Some(part) = target else { continue };
 
         let inserted = if content_type == "text/html" {
-            transfer::encode_html(&render_html(links), part.charset.as_deref())
+            transfer::encode_html(&render_html(notice), part.charset.as_deref())
                 .map(|notice| insert_before_body_end(&part.content, &notice))
         } else {
-            transfer::encode_plain_text(&render_text(links), part.charset.as_deref(), part.transfer_encoding)
+            transfer::encode_plain_text(&render_text(notice), part.charset.as_deref(), part.transfer_encoding)
                 .map(|notice| append_text(&part.content, &notice))
         };
         let Some(content) = inserted else { continue };
@@ -271,7 +275,7 @@ fn insert_before_body_end(content: &[u8], notice: &[u8]) -> Vec<u8> {
 
 /// Builds an edit that inserts a text/plain part with the notice in front of the
 /// first child of the top-level multipart. Empty when part 0 is no multipart.
-fn new_notice_part(message: &ParsedMessage, links: &[Link]) -> Option<Edit> {
+fn new_notice_part(message: &ParsedMessage, notice: &NoticeContent<'_>) -> Option<Edit> {
     let root = message.part(PartId(0))?;
     let boundary = root.boundary.as_deref()?;
     let delimiter = format!("--{boundary}");
@@ -279,7 +283,7 @@ fn new_notice_part(message: &ParsedMessage, links: &[Link]) -> Option<Edit> {
     let area = &message.raw[root.body_range.clone()];
     let position = root.body_range.start + find(area, delimiter.as_bytes())?;
 
-    let mut part = text_part(boundary, &render_placeholder(links), false);
+    let mut part = text_part(boundary, &render_placeholder(notice), false);
     part.extend_from_slice(b"\r\n");
     Some(Edit { range: position..position, replacement: part })
 }
@@ -305,7 +309,7 @@ fn text_part(boundary: &str, text: &str, leading_break: bool) -> Vec<u8> {
 
 /// Rebuilds the message around a text/plain body, for a message whose only
 /// part is an attachment that is removed.
-fn replace_whole_message(message: &ParsedMessage, links: &[Link]) -> Vec<u8> {
+fn replace_whole_message(message: &ParsedMessage, notice: &NoticeContent<'_>) -> Vec<u8> {
     let root = &message.parts[0];
     let header_block = &message.raw[root.header_range.clone()];
 
@@ -321,7 +325,7 @@ fn replace_whole_message(message: &ParsedMessage, links: &[Link]) -> Vec<u8> {
 
     output.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\n");
     output.extend_from_slice(b"Content-Transfer-Encoding: quoted-printable\r\n\r\n");
-    output.extend_from_slice(&transfer::encode(render_placeholder(links).as_bytes(), TransferEncoding::QuotedPrintable));
+    output.extend_from_slice(&transfer::encode(render_placeholder(notice).as_bytes(), TransferEncoding::QuotedPrintable));
     output
 }
 

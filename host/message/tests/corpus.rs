@@ -51,7 +51,7 @@ fn corpus_every_case_parses() {
         if path.extension().is_some_and(|extension| extension == "eml") {
             let raw = std::fs::read(&path).unwrap();
             let message = ParsedMessage::parse(raw).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-            let everything = Rewrite { remove: message.attachments().map(|part| part.id).collect(), links: Vec::new() };
+            let everything = Rewrite { remove: message.attachments().map(|part| part.id).collect(), ..Rewrite::default() };
             let output = rewrite(&message, &everything);
             ParsedMessage::parse(output).unwrap_or_else(|error| panic!("{} after rewrite: {error}", path.display()));
         }

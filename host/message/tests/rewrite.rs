@@ -17,7 +17,7 @@ fn link(name: &str) -> Link {
 }
 
 fn plan(remove: &[PartId], links: Vec<Link>) -> Rewrite {
-    Rewrite { remove: remove.iter().copied().collect::<BTreeSet<_>>(), links }
+    Rewrite { remove: remove.iter().copied().collect::<BTreeSet<_>>(), links, withheld: Vec::new() }
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -12,9 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use mailgate_vault::mailgate_scan::{
-    BuiltinScanner, ClamdAddress, ClamdConfig, ClamdScanner, Engine, MetaDefenderConfig, MetaDefenderScanner,
-};
+use mailgate_vault::mailgate_scan::Engine;
 use mailgate_vault::{RescanHours, VaultServerConfig};
 use serde::Deserialize;
 
@@ -22,10 +20,12 @@ mod delivery;
 mod queue;
 mod relay;
 mod rules;
+mod scan;
 
 pub use delivery::{BalanceConfig, OutboundTlsConfig};
 pub use queue::{QueueConfig, SmtpMode};
 pub use relay::LookaheadMode;
+pub use scan::ScanConfig;
 pub use rules::{DirectionConfig, FailurePolicyConfig, MatchConfig, RuleConfig};
 use rules::default_rules;
 
@@ -43,6 +43,8 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// The spool and the retries of queued messages.
     pub queue: QueueConfig,
+    /// Scanning and sanitization of attachments.
+    pub scan: ScanConfig,
     /// How rule sets are loaded and swapped.
     pub rule_set: RuleSetConfig,
     /// The administration endpoint.
@@ -62,6 +64,7 @@ impl Default for Config {
             builtin_vault: BuiltinVaultConfig::default(),
             delivery: DeliveryConfig::default(),
             queue: QueueConfig::default(),
+            scan: ScanConfig::default(),
             rule_set: RuleSetConfig::default(),
             admin: AdminConfig::default(),
             history: HistoryConfig::default(),
@@ -292,35 +295,16 @@ impl BuiltinVaultConfig {
 impl BuiltinVaultConfig {
     /// Builds the configured scanning engine; the error names the setting.
     fn scan_engine(&self) -> Result<Engine, String> {
-        match self.scan_engine {
-            ScanEngineConfig::Builtin => {
-                let engine = match &self.block_list {
-                    Some(path) => BuiltinScanner::from_blocklist_file(path).map_err(|err| err.to_string())?,
-                    None => BuiltinScanner::new(),
-                };
-                Ok(Engine::Builtin(engine))
-            }
-            ScanEngineConfig::Clamd => {
-                let address = self
-                    .clamd_address
-                    .as_deref()
-                    .ok_or("builtin_vault.clamd_address is needed with scan_engine = \"clamd\"")?;
-                let address: ClamdAddress =
-                    address.parse().map_err(|reason| format!("invalid builtin_vault.clamd_address `{address}`: {reason}"))?;
-                Ok(Engine::Clamd(ClamdScanner::new(ClamdConfig::new(address))))
-            }
-            ScanEngineConfig::Metadefender => {
-                let url = self
-                    .metadefender_url
-                    .as_deref()
-                    .ok_or("builtin_vault.metadefender_url is needed with scan_engine = \"metadefender\"")?;
-                let mut config = MetaDefenderConfig::new(url);
-                config.api_key = self.metadefender_api_key.clone();
-                let scanner = MetaDefenderScanner::new(config)
-                    .map_err(|error| format!("invalid builtin_vault.metadefender_url `{url}`: {error}"))?;
-                Ok(Engine::MetaDefender(scanner))
-            }
+        scan::EngineSettings {
+            section: "builtin_vault",
+            kind: self.scan_engine,
+            kind_setting: "scan_engine",
+            block_list: self.block_list.as_deref(),
+            clamd_address: self.clamd_address.as_deref(),
+            metadefender_url: self.metadefender_url.as_deref(),
+            metadefender_api_key: self.metadefender_api_key.as_deref(),
         }
+        .build()
     }
 }
 
