@@ -13,6 +13,7 @@ mod failure;
 mod gateway;
 mod ids;
 mod matching;
+pub mod metrics;
 mod pipeline;
 mod plan;
 mod reload;
