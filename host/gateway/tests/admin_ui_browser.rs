@@ -1,6 +1,7 @@
 //! The administrators' web interface in a real browser: headless Chromium,
 //! driven through chromedriver's WebDriver API, logs in, reads the history
-//! page, searches, opens a message and saves a screenshot of each page.
+//! page, searches, opens a message and the rules page, and saves a
+//! screenshot of each page.
 //!
 //! The test needs a running chromedriver, named by `MAILGATE_CHROMEDRIVER`
 //! (`http://127.0.0.1:PORT`); `scripts/chromium-for-tests.sh` starts one.
@@ -118,6 +119,15 @@ async fn browser_shows_history_and_message() {
     assert!(href.starts_with("http://127.0.0.1:"), "the vault link points to the built-in vault: {href}");
     assert_eq!(browser.text(&vault_links[0]).await, href, "the link shows its address");
     save_screenshot(&browser, "admin-ui-message.png").await;
+
+    let rules_link = browser.find("header.top nav a[href='/admin/ui/rules']").await;
+    browser.click(&rules_link).await;
+    let rules = browser.body_text().await;
+    let rule_set_id = fixture.gateway.reloader().current_id();
+    for expected in ["secure-storage", rule_set_id.as_str(), "SHA-256", "Reload rules"] {
+        assert!(rules.contains(expected), "rules page shows `{expected}`:\n{rules}");
+    }
+    save_screenshot(&browser, "admin-ui-rules.png").await;
 
     browser.quit().await;
     fixture.gateway.shutdown().await;

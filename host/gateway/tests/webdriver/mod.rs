@@ -136,9 +136,13 @@ impl Session {
     /// Resizes the window so that the whole current page fits, at least
     /// `min_height` pixels high, for a screenshot of the full page.
     ///
-    /// The window's height includes the browser's own frame, so the script
-    /// adds the difference between the window and the viewport.
+    /// The window first gets `min_height`, because a page never reports a
+    /// height below the viewport's. The window's height includes the
+    /// browser's own frame, so the script adds the difference between the
+    /// window and the viewport.
     pub async fn fit_window_to_page(&self, width: u32, min_height: u32) {
+        self.post("/window/rect", json!({"width": width, "height": min_height})).await;
+
         let script = "return document.documentElement.scrollHeight + window.outerHeight - window.innerHeight;";
         let height = self.post("/execute/sync", json!({"script": script, "args": []})).await;
         let height = height.as_u64().map_or(min_height, |height| (height as u32).max(min_height));
