@@ -1,9 +1,9 @@
-//! `GET /metrics` of the admin endpoint, on a real gateway on loopback ports
-//! with a message sent over SMTP.
+//! `GET /metrics` of the admin endpoint, on real gateways on loopback ports
+//! with messages sent over SMTP.
 //!
-//! The metrics recorder is global to the process, so this binary holds a
-//! single gateway test: the counters start at zero and every change is this
-//! test's.
+//! The metrics recorder is global to the process. This binary has a single
+//! test, so the counters start at zero and every change is this test's. Both
+//! of its gateways record into the same series.
 
 mod support;
 
@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use support::{TOKEN, sample, send, start_with};
+use support::{TOKEN, closed_port, sample, send, send_for_reply, start_with};
 
 /// Returns the value of every series in a Prometheus text exposition, keyed
 /// by the series as written, for example `mailgate_messages_total{outcome="delivered"}`.
@@ -54,7 +54,7 @@ fn action_kind(action: &str) -> &'static str {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metrics_need_token_and_count_message() {
+async fn metrics_need_token_and_count_messages() {
     let fixture = start_with(|config| config.builtin_vault.scan = true).await;
     let client = reqwest::Client::new();
     let url = format!("{}/metrics", fixture.base);
@@ -114,5 +114,22 @@ async fn metrics_need_token_and_count_message() {
     }
     assert!(scans >= 1.0, "the vault scanned the uploaded file within 10 s");
 
+    let vault_port = closed_port().await;
+    let unreachable_vault = start_with(|config| {
+        config.vault.url = Some(format!("http://127.0.0.1:{vault_port}/vault_rest"));
+        config.vault.api_key = Some("unused-key".to_string());
+    })
+    .await;
+    let code = send_for_reply(&unreachable_vault.gateway, "alice@example.com", "bob@example.org", &sample()).await;
+    assert_eq!(code, 451, "an unreachable vault gives a temporary failure");
+    let (_, failed) = scrape(&client, &url).await;
+
+    assert_eq!(value(&failed, "mailgate_messages_total{outcome=\"temporary_failure\"}"), 1.0);
+    assert_eq!(value(&failed, "mailgate_messages_total{outcome=\"delivered\"}"), 1.0);
+    assert_eq!(value(&failed, "mailgate_uploads_total"), 2.0);
+    assert_eq!(value(&failed, "mailgate_upload_errors_total{cause=\"unreachable\"}"), 1.0);
+    assert_eq!(value(&failed, "mailgate_queue_messages"), 0.0);
+
+    unreachable_vault.gateway.shutdown().await;
     fixture.gateway.shutdown().await;
 }

@@ -74,6 +74,12 @@ pub async fn read_reply(reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) 
 
 /// Sends `message` over SMTP and expects 250 after the data.
 pub async fn send(gateway: &RunningGateway, from: &str, to: &str, message: &[u8]) {
+    assert_eq!(send_for_reply(gateway, from, to, message).await, 250, "reply to the end of data");
+}
+
+/// Sends `message` over SMTP and returns the code of the reply to the end
+/// of data.
+pub async fn send_for_reply(gateway: &RunningGateway, from: &str, to: &str, message: &[u8]) -> u16 {
     let stream = TcpStream::connect(gateway.smtp_address()).await.unwrap();
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
@@ -95,8 +101,17 @@ pub async fn send(gateway: &RunningGateway, from: &str, to: &str, message: &[u8]
     }
     data.push_str(".\r\n");
     write.write_all(data.as_bytes()).await.unwrap();
-    assert_eq!(read_reply(&mut reader).await, 250, "reply to the end of data");
+    let code = read_reply(&mut reader).await;
 
     write.write_all(b"QUIT\r\n").await.unwrap();
     assert_eq!(read_reply(&mut reader).await, 221);
+    code
+}
+
+/// Returns a loopback port that nothing listens on.
+pub async fn closed_port() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    port
 }
