@@ -11,6 +11,8 @@
 //!   count for paging.
 //! - `GET /admin/history/{id}`: one message's full record, by queue id or
 //!   record number.
+//! - `GET /metrics`: the gateway's metrics in the Prometheus text exposition
+//!   format, see [`crate::metrics`].
 //!
 //! Every request must carry `Authorization: Bearer <admin token>`; others get
 //! `401`. The endpoint listens on loopback by default.
@@ -57,12 +59,14 @@ impl AdminServer {
         rule_set: SharedRuleSet,
         history: Option<AsyncHistoryStore>,
     ) -> std::io::Result<AdminServer> {
+        crate::metrics::install();
         let state = AdminState { token: Arc::new(token), reloader, rule_set, history };
         let router = Router::new()
             .route("/admin/reload", post(reload))
             .route("/admin/rules", get(rules))
             .route("/admin/history", get(history_list))
             .route("/admin/history/{id}", get(history_show))
+            .route("/metrics", get(metrics))
             .with_state(state.clone())
             .merge(crate::admin_ui::routes(state));
 
@@ -159,6 +163,16 @@ async fn rules(State(state): State<AdminState>, headers: HeaderMap) -> Response 
         })
         .collect();
     (StatusCode::OK, Json(json!({"rule_set": rule_set.id().as_str(), "rules": rules}))).into_response()
+}
+
+/// Content type of the Prometheus text exposition format.
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+async fn metrics(State(state): State<AdminState>, headers: HeaderMap) -> Response {
+    if !authorized(&state, &headers) {
+        return unauthorized();
+    }
+    ([(axum::http::header::CONTENT_TYPE, PROMETHEUS_TEXT)], crate::metrics::render()).into_response()
 }
 
 /// Query parameters of `GET /admin/history`.

@@ -17,6 +17,7 @@ mod gateway;
 mod ids;
 mod lookahead;
 mod matching;
+pub mod metrics;
 mod pipeline;
 mod plan;
 mod queue_acceptor;

@@ -124,6 +124,7 @@ impl Pipeline {
         report.part_verdicts = scan.verdicts.clone();
 
         let evaluation = run_rules(rule_set.clone(), &message, &envelope, direction).await?;
+        crate::metrics::count_rule_actions(&evaluation.runs);
         report.rule_runs = evaluation.runs;
         if let Some(failure) = evaluation.temporary_failure {
             return Err(ProcessError::Rule(failure));
@@ -187,7 +188,7 @@ impl Pipeline {
             return Ok(Vec::new());
         }
 
-        let uploaded = match self.vault.upload_group(&files).await {
+        let uploaded = match crate::metrics::count_upload(self.vault.upload_group(&files).await) {
             Ok(uploaded) => uploaded,
             Err(error) => {
                 tracing::error!(%error, %folder, files = files.len(), "upload failed; message gets a temporary failure");
@@ -262,6 +263,7 @@ impl MessageHandler for Pipeline {
         );
 
         async move {
+            let _in_processing = crate::metrics::InProcessing::start();
             let envelope = Envelope {
                 client_address: message.client_address.to_string(),
                 helo: message.helo.clone(),
@@ -271,6 +273,7 @@ impl MessageHandler for Pipeline {
             let mut report = ProcessReport::new(queue_id.clone(), envelope, message.data.len());
             let result = self.process(message, &mut report).await;
             self.record(report, &result).await;
+            crate::metrics::count_message(&result);
 
             match result {
                 Ok(_) => Outcome::Accepted { queue_id: queue_id.to_string() },

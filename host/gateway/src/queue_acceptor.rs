@@ -36,6 +36,7 @@ impl MessageHandler for QueueAcceptor {
     fn handle(&self, message: ReceivedMessage) -> impl std::future::Future<Output = Outcome> + Send {
         let span = tracing::info_span!("message", session = %message.session_id, queue_id = tracing::field::Empty);
         let spool = Arc::clone(&self.spool);
+        let counted = Arc::clone(&self.spool);
         let runner = self.runner.clone();
 
         async move {
@@ -61,6 +62,7 @@ impl MessageHandler for QueueAcceptor {
                 }
             };
 
+            crate::metrics::set_queue_size(counted.len() as u64);
             let queue_id = entry.queue_id.clone();
             tracing::Span::current().record("queue_id", queue_id.as_str());
             tracing::info!(size, recipients = entry.envelope.rcpt_to.len(), "message queued");

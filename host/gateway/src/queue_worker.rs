@@ -190,6 +190,7 @@ async fn queue_bounce(context: &QueueContext, entry: &Entry, failure: &FinalFail
     let now = Utc::now();
     let (envelope, message) = bounce_for(entry, failure, &original, &context.hostname, now);
     let bounce = on_spool(&context.spool, move |spool| spool.accept(envelope, &message, Stage::Processed, now)).await?;
+    crate::metrics::set_queue_size(context.spool.len() as u64);
 
     let bounce_id = bounce.queue_id.clone();
     if context.runner.send(bounce).is_err() {
@@ -206,6 +207,7 @@ async fn finish(context: &QueueContext, queue_id: &QueueId, record: MessageRecor
     if let Err(error) = on_spool(&context.spool, move |spool| spool.remove(&removed)).await {
         tracing::error!(%error, "cannot remove the finished message from the spool; a restart may deliver it again");
     }
+    crate::metrics::set_queue_size(context.spool.len() as u64);
     AttemptResult::Finished
 }
 

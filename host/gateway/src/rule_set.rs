@@ -124,7 +124,7 @@ impl RuleSet {
                 continue;
             }
 
-            match rule.evaluate(&input) {
+            match crate::metrics::time_rule_invocation(&name, || rule.evaluate(&input)) {
                 Ok(actions) => {
                     tracing::debug!(rule = %name, ?actions, "rule returned");
                     evaluation.plan.add(&name, actions.clone(), message);

@@ -2,58 +2,16 @@
 //! gateway on loopback ports, messages sent over SMTP, and an HTTP client
 //! with a cookie store that does not follow redirects.
 
-use std::net::SocketAddr;
-use std::path::Path;
-use std::time::Duration;
+mod support;
 
-use mailgate::{Config, Gateway, RunningGateway};
 use reqwest::StatusCode;
 use reqwest::header::{LOCATION, SET_COOKIE};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
-
-const TOKEN: &str = "ui-test-token-0123456789";
+use support::{TOKEN, sample, send, start};
 
 const SCRIPT_SUBJECT: &str = "<script>alert('x')</script> & \"friends\"";
 
-/// A gateway with its history and the data directory it writes into.
-struct Fixture {
-    gateway: RunningGateway,
-    base: String,
-    _data: tempfile::TempDir,
-}
-
-async fn start() -> Fixture {
-    let data = tempfile::tempdir().unwrap();
-    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-    let mut config = Config::default();
-    config.smtp.listen = loopback;
-    config.builtin_vault.listen = loopback;
-    config.builtin_vault.data_dir = data.path().join("vault");
-    config.delivery.relay = None;
-    config.delivery.maildir = data.path().join("maildir");
-    config.rule_set.cache_dir = data.path().join("cache");
-    config.rule_set.watch = false;
-    config.history.path = data.path().join("history.sqlite");
-    config.queue.directory = data.path().join("queue");
-    // The tests read the history right after the 250, which before-queue
-    // mode sends only after the message is recorded.
-    config.smtp.mode = mailgate::SmtpMode::BeforeQueue;
-    config.admin.listen = loopback;
-    config.admin.token = Some(TOKEN.to_string());
-
-    let gateway = Gateway::start(config).await.expect("gateway starts");
-    let base = format!("http://{}", gateway.admin_address().expect("admin endpoint runs"));
-    Fixture { gateway, base, _data: data }
-}
-
 fn browser() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
-
-fn sample() -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/mail/pdf-with-inline-logo.eml");
-    std::fs::read(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
 }
 
 fn script_message() -> Vec<u8> {
@@ -62,47 +20,6 @@ fn script_message() -> Vec<u8> {
          Message-ID: <script-test@example.net>\r\nContent-Type: text/plain\r\n\r\nHello.\r\n"
     )
     .into_bytes()
-}
-
-/// Reads one SMTP reply, which may span several lines, and returns its code.
-async fn read_reply(reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> u16 {
-    loop {
-        let mut line = String::new();
-        let read = tokio::time::timeout(Duration::from_secs(30), reader.read_line(&mut line)).await.expect("SMTP reply within 30 s").unwrap();
-        assert!(read > 0, "SMTP server closed the connection");
-        if line.as_bytes().get(3) != Some(&b'-') {
-            return line[..3].parse().expect("reply starts with a code");
-        }
-    }
-}
-
-/// Sends `message` over SMTP and expects 250 after the data.
-async fn send(gateway: &RunningGateway, from: &str, to: &str, message: &[u8]) {
-    let stream = TcpStream::connect(gateway.smtp_address()).await.unwrap();
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    assert_eq!(read_reply(&mut reader).await, 220);
-
-    for (command, expected) in [("EHLO client.test".to_string(), 250), (format!("MAIL FROM:<{from}>"), 250), (format!("RCPT TO:<{to}>"), 250), ("DATA".to_string(), 354)] {
-        write.write_all(format!("{command}\r\n").as_bytes()).await.unwrap();
-        assert_eq!(read_reply(&mut reader).await, expected, "reply to {command}");
-    }
-
-    let text = String::from_utf8_lossy(message).replace("\r\n", "\n");
-    let mut data = String::new();
-    for line in text.lines() {
-        if line.starts_with('.') {
-            data.push('.');
-        }
-        data.push_str(line);
-        data.push_str("\r\n");
-    }
-    data.push_str(".\r\n");
-    write.write_all(data.as_bytes()).await.unwrap();
-    assert_eq!(read_reply(&mut reader).await, 250, "reply to the end of data");
-
-    write.write_all(b"QUIT\r\n").await.unwrap();
-    assert_eq!(read_reply(&mut reader).await, 221);
 }
 
 /// Logs `client` in and returns the response to the login form.

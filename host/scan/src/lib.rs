@@ -15,7 +15,8 @@
 //!   the download of sanitized copies.
 //!
 //! [`Engine`] holds any one of them, for code that picks the engine from
-//! configuration.
+//! configuration, and records each scan's time in the histogram
+//! [`SCAN_SECONDS_METRIC`] through the `metrics` facade.
 
 mod blocklist;
 mod builtin;
@@ -34,7 +35,7 @@ pub use blocklist::{Blocklist, BlocklistError};
 pub use builtin::BuiltinScanner;
 pub use clamd::{ClamdAddress, ClamdConfig, ClamdError, ClamdOutcome, ClamdScanner};
 pub use eicar::EICAR_TEST_FILE;
-pub use engine::Engine;
+pub use engine::{Engine, SCAN_SECONDS_METRIC};
 pub use filetype::ContentKind;
 pub use metadefender::{
     MetaDefenderConfig, MetaDefenderError, MetaDefenderReport, MetaDefenderScanner,

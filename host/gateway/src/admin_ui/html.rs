@@ -58,6 +58,8 @@ form.filters { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); 
 form.filters label { display: flex; flex-direction: column; gap: 4px; font-size: 12px; color: var(--muted); font-weight: 600; }
 form.filters .actions { display: flex; gap: 8px; }
 input, select { font: inherit; padding: 7px 9px; border: 1px solid #bcc5d0; border-radius: 6px; background: #fff; color: var(--ink); min-width: 0; }
+label input, label select { font-size: 14px; font-weight: 400; color: var(--ink); }
+input::placeholder { color: #9aa5b1; opacity: 1; }
 input:focus, select:focus { outline: 2px solid #9cc2ec; border-color: var(--accent); }
 button, .button { font: inherit; font-weight: 600; padding: 7px 16px; border-radius: 6px; border: 1px solid var(--accent);
   background: var(--accent); color: #fff; cursor: pointer; display: inline-block; }
