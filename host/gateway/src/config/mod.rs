@@ -18,8 +18,10 @@ use mailgate_vault::mailgate_scan::{
 use mailgate_vault::{RescanHours, VaultServerConfig};
 use serde::Deserialize;
 
+mod history;
 mod rules;
 
+pub use history::{HistoryBackend, HistoryConfig};
 pub use rules::{DirectionConfig, FailurePolicyConfig, MatchConfig, RuleConfig};
 use rules::default_rules;
 
@@ -367,25 +369,6 @@ impl Default for AdminConfig {
     }
 }
 
-/// Settings of the email and processing history.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HistoryConfig {
-    /// Record every message. Default true.
-    pub enabled: bool,
-    /// SQLite database file. Default `mailgate-data/history.sqlite`.
-    pub path: PathBuf,
-    /// Days a record is kept; older records are deleted once an hour. 0
-    /// keeps records forever. Default 90.
-    pub retention_days: u32,
-}
-
-impl Default for HistoryConfig {
-    fn default() -> Self {
-        HistoryConfig { enabled: true, path: PathBuf::from("mailgate-data/history.sqlite"), retention_days: 90 }
-    }
-}
-
 /// Errors of loading or validating a configuration.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -473,6 +456,7 @@ impl Config {
                 "an external vault needs an API key: set vault.api_key or MAILGATE_VAULT_API_KEY",
             ));
         }
+        self.history.validate()?;
         if self.rules.is_empty() {
             return Err(invalid("rules", "at least one rule is needed; use the shipped `secure-storage` rule"));
         }

@@ -129,6 +129,8 @@ pub(crate) fn migrate(client: &mut Client, url: &PostgresUrl) -> Result<u32, His
 
         let mut transaction = client.transaction().map_err(open_error)?;
         transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).map_err(open_error)?;
+        // Keeps the notice "relation already exists, skipping" out of the log.
+        transaction.batch_execute("SET LOCAL client_min_messages = warning").map_err(open_error)?;
         transaction
             .batch_execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (
