@@ -20,7 +20,7 @@
 #
 # The role `mailgate` may create databases, because every test creates a
 # database of its own and drops it again. The server listens on 127.0.0.1
-# only and asks for the role's password (scram-sha-256), which is random
+# only and requires the role's password (scram-sha-256), which is random
 # for each run. Its data directory, socket and log are in a temporary
 # directory that is deleted when the server stops. fsync is off: the data
 # is thrown away anyway.

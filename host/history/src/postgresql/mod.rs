@@ -72,7 +72,7 @@ enum AfterLostCommit {
 /// The step of an operation that failed.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Step {
-    /// Beginning the transaction or running its statements: the server rolls
+    /// Beginning the transaction or running its statements. The server rolls
     /// the transaction back when the connection is lost.
     Statements,
     /// Committing.

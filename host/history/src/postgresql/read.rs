@@ -17,8 +17,8 @@ use crate::error::HistoryError;
 use crate::query::{HistoryQuery, MessageSummary};
 use crate::record::{AttachmentRecord, MessageRecord, Outcome, PartVerdict, RecordId, RecordKey, RuleResult};
 
-/// The `messages` columns shared by summaries and full records, in the order
-/// [`MessageRow::read`] expects them, followed by the recipients as an
+/// The `messages` columns that summaries and full records share, in the
+/// order that [`MessageRow::read`] reads them, then the recipients as an
 /// array.
 macro_rules! message_columns {
     () => {

@@ -15,8 +15,8 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A parsed `postgres://` or `postgresql://` URL, for example
 /// `postgres://mailgate:secret@127.0.0.1:5432/mailgate`.
 ///
-/// The URL may carry any parameter that libpq's URLs carry and that the
-/// `postgres` crate knows, such as `connect_timeout` in seconds. `Display`
+/// The URL may carry the parameters of libpq's URLs that the `postgres`
+/// crate supports, such as `connect_timeout` in seconds. `Display`
 /// and `Debug` show the URL without its password, so a `PostgresUrl` can be
 /// logged and put into error messages.
 ///
