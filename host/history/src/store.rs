@@ -17,7 +17,9 @@ use crate::sqlite::SqliteBackend;
 /// The database behind a store.
 enum Backend {
     Sqlite(SqliteBackend),
-    Postgres(PostgresBackend),
+    // Boxed, because the connection's settings make it several times larger
+    // than the SQLite backend.
+    Postgres(Box<PostgresBackend>),
 }
 
 /// The history of processed messages and of their attachments.
@@ -66,7 +68,7 @@ impl HistoryStore {
     pub fn open_postgres(url: &PostgresUrl) -> Result<HistoryStore, HistoryError> {
         let backend = PostgresBackend::open(url)?;
         tracing::info!(database = %backend.url(), "history database opened");
-        Ok(HistoryStore { backend: Backend::Postgres(backend) })
+        Ok(HistoryStore { backend: Backend::Postgres(Box::new(backend)) })
     }
 
     /// Stores one processed message with its lists, all or nothing, and

@@ -27,7 +27,7 @@ pub(crate) const LATEST_VERSION: u32 = crate::sqlite::schema::LATEST_VERSION;
 /// Key of the advisory lock that serializes migrations. The value is the
 /// ASCII text `mg-hist` and only needs to differ from other applications'
 /// keys in the same database.
-const MIGRATION_LOCK: i64 = 0x6d67_2d68_6973_74;
+const MIGRATION_LOCK: i64 = 0x006d_672d_6869_7374;
 
 const VERSION_1: &str = "
 CREATE TABLE messages (
