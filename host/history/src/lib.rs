@@ -55,7 +55,7 @@ pub mod testing;
 
 pub use async_store::AsyncHistoryStore;
 pub use error::{DatabaseError, HistoryError};
-pub use postgresql::{DEFAULT_CONNECT_TIMEOUT, PostgresUrl};
+pub use postgresql::{DEFAULT_CONNECT_TIMEOUT, PostgresUrl, RECONNECT_DELAY};
 pub use query::{DEFAULT_LIMIT, HistoryQuery, MAX_LIMIT, MessageSummary};
 pub use record::{
     AttachmentRecord, MessageRecord, Outcome, OutcomeKind, PartVerdict, RecordId, RecordKey, RuleResult, RuleStatus, UploadStatus,

@@ -57,7 +57,8 @@ impl HistoryStore {
     /// A call that finds the connection lost connects again and runs once
     /// more, unless the loss interrupted the commit of a record, which the
     /// server may have written. When the server cannot be reached, the call
-    /// fails and the next call tries to connect again.
+    /// fails, calls within [`crate::RECONNECT_DELAY`] fail without a new
+    /// attempt, and the first call after it connects again.
     ///
     /// # Errors
     ///

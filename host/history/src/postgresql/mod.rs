@@ -10,8 +10,10 @@
 //! once more, provided the loss happened before the commit or the operation
 //! only reads or prunes. A record whose commit was interrupted is not
 //! written again, because the server may have committed it. When the server
-//! cannot be reached, the call fails and the next call tries to connect
-//! again.
+//! cannot be reached, the call fails. Calls within [`RECONNECT_DELAY`] of a
+//! failed attempt fail at once without connecting, so that a server that
+//! does not answer delays one call per period by the connect timeout rather
+//! than every call; the first call after the delay connects again.
 //!
 //! Connections use no TLS.
 
@@ -23,6 +25,7 @@ mod write;
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use postgres::error::Severity;
@@ -35,10 +38,20 @@ use crate::error::HistoryError;
 use crate::query::{HistoryQuery, MessageSummary};
 use crate::record::{MessageRecord, RecordId, RecordKey};
 
+/// Time after a failed connection attempt during which calls fail without
+/// a new attempt.
+pub const RECONNECT_DELAY: Duration = Duration::from_secs(2);
+
 /// An open PostgreSQL history database.
 pub(crate) struct PostgresBackend {
     url: PostgresUrl,
-    connection: Mutex<Option<Connection>>,
+    state: Mutex<ConnectionState>,
+}
+
+/// The connection of a store, or when the last attempt to open one failed.
+struct ConnectionState {
+    connection: Option<Connection>,
+    failed_attempt: Option<Instant>,
 }
 
 /// One connection and the statements prepared on it.
@@ -119,7 +132,8 @@ impl PostgresBackend {
         let mut connection = Connection::open(url)?;
         schema::migrate(&mut connection.client, url)?;
 
-        Ok(PostgresBackend { url: url.clone(), connection: Mutex::new(Some(connection)) })
+        let state = ConnectionState { connection: Some(connection), failed_attempt: None };
+        Ok(PostgresBackend { url: url.clone(), state: Mutex::new(state) })
     }
 
     pub(crate) fn url(&self) -> &PostgresUrl {
@@ -165,13 +179,14 @@ impl PostgresBackend {
         after_lost_commit: AfterLostCommit,
         mut work: impl FnMut(&mut Session<'_>) -> Result<T, Failure>,
     ) -> Result<T, HistoryError> {
-        let mut slot = self.lock();
+        let mut guard = self.lock();
+        let state = &mut *guard;
         let mut retried = false;
 
         loop {
-            let connection = match slot.take() {
-                Some(connection) if !connection.client.is_closed() => slot.insert(connection),
-                _ => slot.insert(Connection::open(&self.url)?),
+            let connection = match state.connection.take() {
+                Some(connection) if !connection.client.is_closed() => state.connection.insert(connection),
+                _ => state.connection.insert(self.reconnect(&mut state.failed_attempt)?),
             };
 
             let (failure, step) = match attempt(connection, &mut work) {
@@ -186,7 +201,7 @@ impl PostgresBackend {
             if !connection_lost(&error, &connection.client) {
                 return Err(self.database_error(operation, error));
             }
-            *slot = None;
+            state.connection = None;
 
             let repeatable = step == Step::Statements || after_lost_commit == AfterLostCommit::Repeat;
             if retried || !repeatable {
@@ -198,10 +213,37 @@ impl PostgresBackend {
         }
     }
 
-    /// Locks the connection. An unfinished transaction rolls back when it is
-    /// dropped, so a lock poisoned by a panic in another call is taken over.
-    fn lock(&self) -> MutexGuard<'_, Option<Connection>> {
-        self.connection.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Opens a new connection, unless the last attempt failed less than
+    /// [`RECONNECT_DELAY`] ago.
+    fn reconnect(&self, failed_attempt: &mut Option<Instant>) -> Result<Connection, HistoryError> {
+        if let Some(failed_at) = *failed_attempt
+            && failed_at.elapsed() < RECONNECT_DELAY
+        {
+            let reason = format!(
+                "not connected, because the last connection attempt failed less than {} s ago",
+                RECONNECT_DELAY.as_secs()
+            );
+            return Err(HistoryError::Open { database: self.url.to_string(), source: reason.into() });
+        }
+
+        match Connection::open(&self.url) {
+            Ok(connection) => {
+                *failed_attempt = None;
+                Ok(connection)
+            }
+            Err(error) => {
+                *failed_attempt = Some(Instant::now());
+                tracing::warn!(database = %self.url, %error, retry_after_secs = RECONNECT_DELAY.as_secs(), "cannot reconnect to the history database");
+                Err(error)
+            }
+        }
+    }
+
+    /// Locks the connection state. An unfinished transaction rolls back when
+    /// it is dropped, so a lock poisoned by a panic in another call is taken
+    /// over.
+    fn lock(&self) -> MutexGuard<'_, ConnectionState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn database_error(&self, operation: &'static str, source: postgres::Error) -> HistoryError {
@@ -219,7 +261,7 @@ impl Drop for PostgresBackend {
     /// a runtime of its own, which panics on a thread that runs async code,
     /// so there the closing moves to a thread of its own.
     fn drop(&mut self) {
-        let connection = self.connection.get_mut().unwrap_or_else(PoisonError::into_inner).take();
+        let connection = self.state.get_mut().unwrap_or_else(PoisonError::into_inner).connection.take();
         if let Some(connection) = connection
             && tokio::runtime::Handle::try_current().is_ok()
         {
