@@ -11,9 +11,9 @@
 //! only reads or prunes. A record whose commit was interrupted is not
 //! written again, because the server may have committed it. When the server
 //! cannot be reached, the call fails. Calls within [`RECONNECT_DELAY`] of a
-//! failed attempt fail at once without connecting, so that a server that
-//! does not answer delays one call per period by the connect timeout rather
-//! than every call; the first call after the delay connects again.
+//! failed attempt fail at once without connecting. A server that does not
+//! respond thus delays one call per period by the connect timeout rather
+//! than every call. The first call after the delay connects again.
 //!
 //! Connections use no TLS.
 
