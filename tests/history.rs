@@ -1,18 +1,93 @@
 //! The email and processing history over real SMTP: each message is
 //! recorded with its rules, uploads and outcome, and found again through the
 //! store and the admin JSON API.
+//!
+//! Every test runs once per history backend, as `sqlite::NAME` and
+//! `postgres::NAME`. The PostgreSQL variant gets a database of its own on
+//! the server that `MAILGATE_POSTGRES_URL` names and is skipped without it,
+//! unless `CI` is set (see `mailgate_history::testing`).
 
+use std::path::{Path, PathBuf};
+
+use mailgate::Config;
+use mailgate_history::testing::TestDatabase;
 use mailgate_history::{HistoryQuery, Outcome, OutcomeKind, RecordKey, RuleStatus, UploadStatus};
 use mailgate_tests::{
     SmtpSink, before_queue_config, config, final_record, queue_id_of, sample, send_message, shipped_rule, start_gateway,
 };
 
-#[tokio::test]
-async fn delivered_message_recorded_with_uploads() {
+/// Defines `sqlite::NAME` and `postgres::NAME` for each async function
+/// `NAME` that takes a [`Backend`] and a test name.
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Backend::Sqlite, concat!("sqlite::", stringify!($name))).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Backend::Postgres, concat!("postgres::", stringify!($name))).await
+            })*
+        }
+    };
+}
+
+backend_tests!(delivered_message_recorded_with_uploads, upload_failure_recorded_with_cause);
+
+/// A history database kind.
+#[derive(Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The test's history database. A PostgreSQL database is kept until the
+/// test ends.
+struct HistoryDatabase {
+    sqlite: Option<PathBuf>,
+    postgres: Option<TestDatabase>,
+}
+
+impl HistoryDatabase {
+    /// Checks that `expected` records reached this database, read past the
+    /// gateway's store.
+    fn assert_record_count(&self, expected: i64) {
+        if let Some(database) = &self.postgres {
+            assert_eq!(database.query_i64("SELECT count(*) FROM messages"), expected, "records in PostgreSQL");
+        }
+        if let Some(path) = &self.sqlite {
+            assert!(path.is_file(), "SQLite file {} exists", path.display());
+        }
+    }
+}
+
+/// Points `settings` at a new history database of `backend`: a file in
+/// `data_dir`, or a PostgreSQL database of its own. Returns `None` when the
+/// PostgreSQL test is skipped.
+fn use_history(settings: &mut Config, backend: Backend, data_dir: &Path, test_name: &str) -> Option<HistoryDatabase> {
+    match backend {
+        Backend::Sqlite => {
+            settings.history.path = data_dir.join("history.sqlite");
+            Some(HistoryDatabase { sqlite: Some(settings.history.path.clone()), postgres: None })
+        }
+        Backend::Postgres => {
+            let database = TestDatabase::create(test_name)?;
+            let text = format!("[history]\nbackend = \"postgres\"\nurl = '{}'\n", database.url());
+            settings.history = Config::from_toml(&text).expect("history settings are valid").history;
+            Some(HistoryDatabase { sqlite: None, postgres: Some(database) })
+        }
+    }
+}
+
+
+async fn delivered_message_recorded_with_uploads(backend: Backend, test_name: &str) {
     let data_dir = tempfile::tempdir().unwrap();
     let sink = SmtpSink::start().await;
     let mut settings = config(data_dir.path(), sink.address, vec![shipped_rule("secure-storage")]);
-    settings.history.path = data_dir.path().join("history.sqlite");
+    let Some(database) = use_history(&mut settings, backend, data_dir.path(), test_name) else { return };
     settings.admin.listen = "127.0.0.1:0".parse().unwrap();
     settings.admin.token = Some("admin-secret".to_string());
     let gateway = start_gateway(settings).await;
@@ -57,11 +132,11 @@ async fn delivered_message_recorded_with_uploads() {
     assert_eq!(shown.status(), 200);
     let anonymous = http.get(format!("{base}/admin/history")).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
+    database.assert_record_count(1);
     gateway.shutdown().await;
 }
 
-#[tokio::test]
-async fn upload_failure_recorded_with_cause() {
+async fn upload_failure_recorded_with_cause(backend: Backend, test_name: &str) {
     let data_dir = tempfile::tempdir().unwrap();
     let sink = SmtpSink::start().await;
     let closed = {
@@ -69,7 +144,7 @@ async fn upload_failure_recorded_with_cause() {
         listener.local_addr().unwrap()
     };
     let mut settings = before_queue_config(data_dir.path(), sink.address, vec![shipped_rule("secure-storage")]);
-    settings.history.path = data_dir.path().join("history.sqlite");
+    let Some(database) = use_history(&mut settings, backend, data_dir.path(), test_name) else { return };
     settings.vault.url = Some(format!("http://{closed}/vault_rest"));
     settings.vault.api_key = Some("unused".to_string());
     let gateway = start_gateway(settings).await;
@@ -95,5 +170,6 @@ async fn upload_failure_recorded_with_cause() {
 
     let all = history.count(HistoryQuery::default()).await.unwrap();
     assert_eq!(all, 2);
+    database.assert_record_count(2);
     gateway.shutdown().await;
 }

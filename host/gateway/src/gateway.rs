@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::admin::AdminServer;
-use crate::config::{Config, ConfigError, LookaheadMode, SmtpMode};
+use crate::config::{Config, ConfigError, HistoryBackend, LookaheadMode, SmtpMode};
 use crate::lookahead::RecipientLookahead;
 use crate::scanning::ScanStage;
 use crate::pipeline::{Pipeline, PipelineSettings};
@@ -282,18 +282,37 @@ fn rule_engine(config: &Config) -> Result<RuleEngine, GatewayError> {
     Ok(RuleEngine::with_pool(pool)?)
 }
 
+/// Opens the history in the configured backend, creating the SQLite file's
+/// directory when needed, or returns `None` when the history is disabled.
 async fn open_history(config: &Config) -> Result<Option<AsyncHistoryStore>, GatewayError> {
-    if !config.history.enabled {
+    let history = &config.history;
+    if !history.enabled {
         return Ok(None);
     }
-    if let Some(directory) = config.history.path.parent().filter(|directory| !directory.as_os_str().is_empty()) {
-        std::fs::create_dir_all(directory).map_err(|error| GatewayError::Config {
-            setting: "history.path".to_string(),
-            reason: format!("cannot create {}: {error}", directory.display()),
-        })?;
-    }
-    let store = AsyncHistoryStore::open_sqlite(config.history.path.clone()).await?;
-    tracing::info!(path = %config.history.path.display(), "history opened");
+
+    let store = match history.backend {
+        HistoryBackend::Sqlite => {
+            if let Some(directory) = history.path.parent().filter(|directory| !directory.as_os_str().is_empty()) {
+                std::fs::create_dir_all(directory).map_err(|error| GatewayError::Config {
+                    setting: "history.path".to_string(),
+                    reason: format!("cannot create {}: {error}", directory.display()),
+                })?;
+            }
+            let store = AsyncHistoryStore::open_sqlite(history.path.clone()).await?;
+            tracing::info!(backend = "sqlite", path = %history.path.display(), "history opened");
+            store
+        }
+        HistoryBackend::Postgres => {
+            let url = history.postgres_url().map_err(|error| match error {
+                ConfigError::Invalid { setting, reason } => GatewayError::Config { setting, reason },
+                other => GatewayError::Config { setting: "history.url".to_string(), reason: other.to_string() },
+            })?;
+            let store = AsyncHistoryStore::open_postgres(url.clone()).await?;
+            tracing::info!(backend = "postgres", database = %url, "history opened");
+            store
+        }
+    };
+
     Ok(Some(store))
 }
 

@@ -74,7 +74,7 @@ async fn browser_shows_history_and_message() {
     let submit = browser.find("form button[type=submit]").await;
     browser.click(&submit).await;
 
-    assert_eq!(browser.current_url().await, format!("{base}/admin/ui/history"), "login leads to the history");
+    assert_eq!(browser.wait_for_url("/admin/ui/history").await, format!("{base}/admin/ui/history"), "login leads to the history");
     assert_eq!(browser.title().await, "History · mailgate");
     let history = browser.body_text().await;
     for expected in ["Quarterly report", "alice@example.com", "Lunch on Friday", "carol@example.net", "Delivered", "1–2 of 2", "Newer", "Older"] {
@@ -91,7 +91,7 @@ async fn browser_shows_history_and_message() {
     browser.send_keys(&sender_field, "alice@example.com").await;
     let search = browser.find("form.filters button[type=submit]").await;
     browser.click(&search).await;
-    assert!(browser.current_url().await.contains("sender=alice%40example.com"), "the search is in the URL");
+    browser.wait_for_url("sender=alice%40example.com").await;
     let filtered = browser.body_text().await;
     assert!(filtered.contains("Quarterly report"), "{filtered}");
     assert!(!filtered.contains("Lunch on Friday"), "the search hides other senders:\n{filtered}");
@@ -106,7 +106,7 @@ async fn browser_shows_history_and_message() {
     }
     browser.click(&subject_link.expect("the row links its subject")).await;
 
-    assert!(browser.current_url().await.contains("/admin/ui/history/"), "the message page opens");
+    browser.wait_for_url("/admin/ui/history/").await;
     let heading = browser.find("h1").await;
     assert_eq!(browser.text(&heading).await, "Quarterly report");
     let message = browser.body_text().await;
@@ -122,6 +122,7 @@ async fn browser_shows_history_and_message() {
 
     let rules_link = browser.find("header.top nav a[href='/admin/ui/rules']").await;
     browser.click(&rules_link).await;
+    browser.wait_for_url("/admin/ui/rules").await;
     let rules = browser.body_text().await;
     let rule_set_id = fixture.gateway.reloader().current_id();
     for expected in ["secure-storage", rule_set_id.as_str(), "SHA-256", "Reload rules"] {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::error::HistoryError;
+use crate::postgresql::PostgresUrl;
 use crate::query::{HistoryQuery, MessageSummary};
 use crate::record::{MessageRecord, RecordId, RecordKey};
 use crate::store::HistoryStore;
@@ -31,12 +32,20 @@ impl AsyncHistoryStore {
         Ok(AsyncHistoryStore::new(store))
     }
 
+    /// Connects to the PostgreSQL database at `url`, as
+    /// [`HistoryStore::open_postgres`] does.
+    pub async fn open_postgres(url: PostgresUrl) -> Result<AsyncHistoryStore, HistoryError> {
+        let store = spawn(move || HistoryStore::open_postgres(&url)).await?;
+        Ok(AsyncHistoryStore::new(store))
+    }
+
     /// Wraps an open store.
     pub fn new(store: HistoryStore) -> AsyncHistoryStore {
         AsyncHistoryStore { store: Arc::new(store) }
     }
 
-    /// Returns the blocking store, for callers already on a blocking thread.
+    /// Returns the blocking store, for callers already on a blocking thread,
+    /// which a PostgreSQL store needs.
     pub fn blocking(&self) -> &HistoryStore {
         &self.store
     }

@@ -1,21 +1,22 @@
 //! Errors of the history store.
 
-use std::path::PathBuf;
-
 /// The underlying database error, kept opaque so that the public API does not
 /// depend on one database driver.
 pub type DatabaseError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// A failure of the history store. Each message names the database and the
 /// operation that failed.
+///
+/// The `database` fields name the database as the SQLite file's path or as a
+/// PostgreSQL URL without its password, see [`crate::PostgresUrl`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HistoryError {
-    /// The database file could not be opened or configured.
-    #[error("cannot open history database {path}: {source}")]
+    /// The database could not be opened, reached or configured.
+    #[error("cannot open history database {database}: {source}")]
     Open {
-        /// Path of the database file.
-        path: PathBuf,
+        /// The database.
+        database: String,
         /// The database error.
         #[source]
         source: DatabaseError,
@@ -23,10 +24,10 @@ pub enum HistoryError {
 
     /// A schema migration failed. The database stays at the version of the
     /// last migration that succeeded.
-    #[error("cannot migrate history database {path} to schema version {version}: {source}")]
+    #[error("cannot migrate history database {database} to schema version {version}: {source}")]
     Migration {
-        /// Path of the database file.
-        path: PathBuf,
+        /// The database.
+        database: String,
         /// The version the failed migration leads to.
         version: u32,
         /// The database error.
@@ -37,12 +38,12 @@ pub enum HistoryError {
     /// The database was written by a newer release with a schema this one
     /// does not know.
     #[error(
-        "history database {path} has schema version {found}, but this release supports at most version {supported}; \
+        "history database {database} has schema version {found}, but this release supports at most version {supported}; \
          upgrade mailgate or point it at another database"
     )]
     SchemaTooNew {
-        /// Path of the database file.
-        path: PathBuf,
+        /// The database.
+        database: String,
         /// Schema version found in the database.
         found: u32,
         /// Latest schema version this release supports.
@@ -50,10 +51,10 @@ pub enum HistoryError {
     },
 
     /// A read or write failed.
-    #[error("{operation} failed on history database {path}: {source}")]
+    #[error("{operation} failed on history database {database}: {source}")]
     Database {
-        /// Path of the database file.
-        path: PathBuf,
+        /// The database.
+        database: String,
         /// The operation that failed, for example `recording a message`.
         operation: &'static str,
         /// The database error.
@@ -63,10 +64,10 @@ pub enum HistoryError {
 
     /// A stored value does not map back to a record, for example an unknown
     /// outcome kind written by a newer release.
-    #[error("history database {path} contains an invalid value in column `{column}`: {detail}")]
+    #[error("history database {database} contains an invalid value in column `{column}`: {detail}")]
     InvalidStoredValue {
-        /// Path of the database file.
-        path: PathBuf,
+        /// The database.
+        database: String,
         /// Table and column, as `table.column`.
         column: &'static str,
         /// Description of the problem with the value.
@@ -80,6 +81,14 @@ pub enum HistoryError {
         /// Queue id of the record.
         queue_id: String,
         /// Description of the problem with the record.
+        detail: String,
+    },
+
+    /// A PostgreSQL connection URL is malformed. The message never contains
+    /// the URL, which may contain a password.
+    #[error("invalid PostgreSQL URL: {detail}")]
+    InvalidUrl {
+        /// Description of the problem.
         detail: String,
     },
 

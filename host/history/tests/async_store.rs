@@ -1,18 +1,20 @@
-//! The async store under concurrent use from tokio tasks.
+//! The async store under concurrent use from tokio tasks, against each
+//! backend.
 
 mod common;
 
 use chrono::Duration;
-use common::{quarterly_report, simple, start};
-use mailgate_history::{AsyncHistoryStore, HistoryQuery, RecordKey};
+use common::{TestCase, TestLocation, backend_tests, quarterly_report, simple, start};
+use mailgate_history::{HistoryQuery, RecordKey};
 
 const TASKS: usize = 8;
 const RECORDS_PER_TASK: usize = 25;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_records_all_stored() {
-    let directory = tempfile::tempdir().unwrap();
-    let store = AsyncHistoryStore::open_sqlite(directory.path().join("history.sqlite")).await.unwrap();
+backend_tests!(async: concurrent_records_all_stored, async_methods_match_blocking_store);
+
+async fn concurrent_records_all_stored(case: TestCase) {
+    let Some(location) = TestLocation::create(case) else { return };
+    let store = location.open_async().await.unwrap();
 
     let mut tasks = Vec::new();
     for task in 0..TASKS {
@@ -47,10 +49,9 @@ async fn concurrent_records_all_stored() {
     assert_eq!(loaded.attachments, quarterly_report().attachments);
 }
 
-#[tokio::test]
-async fn async_methods_match_blocking_store() {
-    let directory = tempfile::tempdir().unwrap();
-    let store = AsyncHistoryStore::open_sqlite(directory.path().join("history.sqlite")).await.unwrap();
+async fn async_methods_match_blocking_store(case: TestCase) {
+    let Some(location) = TestLocation::create(case) else { return };
+    let store = location.open_async().await.unwrap();
     let old = simple("OLDMESSAGE01", start() - Duration::days(90), "a@example.com", &["b@example.org"]);
     let id = store.record(quarterly_report()).await.unwrap();
     store.record(old).await.unwrap();
@@ -62,14 +63,16 @@ async fn async_methods_match_blocking_store() {
     assert_eq!(summaries[0].id, id);
     assert_eq!(pruned, 1);
     assert_eq!(store.get(RecordKey::Id(id)).await.unwrap(), Some(quarterly_report()));
-    assert_eq!(store.blocking().count(&HistoryQuery::default()).unwrap(), 1);
+    let blocking = store.clone();
+    let count = tokio::task::spawn_blocking(move || blocking.blocking().count(&HistoryQuery::default())).await.unwrap();
+    assert_eq!(count.unwrap(), 1);
 }
 
 #[tokio::test]
 async fn open_failure_is_returned() {
     let directory = tempfile::tempdir().unwrap();
 
-    let result = AsyncHistoryStore::open_sqlite(directory.path().join("missing").join("history.sqlite")).await;
+    let result = mailgate_history::AsyncHistoryStore::open_sqlite(directory.path().join("missing").join("history.sqlite")).await;
 
     assert!(matches!(result, Err(mailgate_history::HistoryError::Open { .. })));
 }

@@ -1,9 +1,9 @@
-//! Filters, order and paging of history listings.
+//! Filters, order and paging of history listings, against each backend.
 
 mod common;
 
 use chrono::Duration;
-use common::{record_samples, start, temporary_store};
+use common::{TestCase, TestStore, backend_tests, record_samples, start};
 use mailgate_history::{HistoryQuery, HistoryStore, MAX_LIMIT, OutcomeKind};
 
 /// Lists the queue ids that `query` returns, in order.
@@ -11,9 +11,24 @@ fn queue_ids(store: &HistoryStore, query: &HistoryQuery) -> Vec<String> {
     store.query(query).unwrap().into_iter().map(|summary| summary.queue_id).collect()
 }
 
-#[test]
-fn query_without_filters_is_newest_first() {
-    let (_directory, _path, store) = temporary_store();
+backend_tests!(blocking:
+    query_without_filters_is_newest_first,
+    sender_filter_ignores_case,
+    sender_filter_matches_whole_address,
+    recipient_filter_matches_whole_address,
+    subject_filter_is_case_insensitive_substring,
+    message_id_filter_is_exact,
+    outcome_filter_selects_each_kind,
+    time_range_includes_from_excludes_to,
+    filters_combine_with_and,
+    paging_walks_all_records_once,
+    equal_times_order_by_record_id,
+    limit_zero_returns_nothing,
+    summary_counts_attachments_and_failures,
+);
+
+fn query_without_filters_is_newest_first(case: TestCase) {
+    let Some(TestStore { location: _location, store }) = TestStore::open(case) else { return };
     record_samples(&store);
 
     let all = queue_ids(&store, &HistoryQuery::default());
@@ -22,9 +37,8 @@ fn query_without_filters_is_newest_first() {
     assert_eq!(store.count(&HistoryQuery::default()).unwrap(), 5);
 }
 
-#[test]
-fn sender_filter_ignores_case() {
-    let (_directory, _path, store) = temporary_store();
+fn sender_filter_ignores_case(case: TestCase) {
+    let Some(TestStore { location: _location, store }) = TestStore::open(case) else { return };
     record_samples(&store);
 
     let query = HistoryQuery { sender: Some("ALICE@example.com".to_string()), ..Default::default() };
@@ -33,9 +47,8 @@ fn sender_filter_ignores_case() {
     assert_eq!(store.count(&query).unwrap(), 2);
 }
 
-#[test]
-fn sender_filter_matches_whole_address() {
-    let (_directory, _path, store) = temporary_store();
+fn sender_filter_matches_whole_address(case: TestCase) {
+    let Some(TestStore { location: _location, store }) = TestStore::open(case) else { return };
     record_samples(&store);
 
     let partial = HistoryQuery { sender: Some("lice@example.com".to_string()), ..Default::default() };
@@ -45,9 +58,8 @@ fn sender_filter_matches_whole_address() {
     assert_eq!(queue_ids(&store, &null_sender), ["00000000000D"]);
 }
 
-#[test]
-fn recipient_filter_matches_whole_address() {
-    let (_directory, _path, store) = temporary_store();
+fn recipient_filter_matches_whole_address(case: TestCase) {
+    let Some(TestStore { location: _location, store }) = TestStore::open(case) else { return };
     record_samples(&store);
 
     let bob = HistoryQuery { recipient: Some("bob@example.org".to_string()), ..Default::default() };
@@ -62,9 +74,8 @@ fn recipient_filter_matches_whole_address() {
     assert_eq!(store.count(&bob).unwrap(), 2);
 }
 
-#[test]
-fn subject_filter_is_case_insensitive_substring() {
-    let (_directory, _path, store) = temporary_store();
+fn subject_filter_is_case_insensitive_substring(case: TestCase) {
+    let Some(TestStore { location: _location, store }) = TestStore::open(case) else { return };
     record_samples(&store);
 
     let quarterly = HistoryQuery { subject: Some("QUARTERLY rep".to_string()), ..Default::default() };
@@ -80,9 +91,8 @@ fn subject_filter_is_case_insensitive_substring() {
     assert!(queue_ids(&store, &underscore).is_empty(), "`_` must match only itself");
 }
 
-#[test]
-fn message_id_filter_is_exact() {
-    let (_directory, _path, store) = temporary_store();
+fn message_id_filter_is_exact(case: TestCase) {
+    let Some(TestStore { location: _location, store }) = TestStore::open(case) else { return };
     record_samples(&store);
 
     let exact = HistoryQuery { message_id: Some("q3@mail.example.com".to_string()), ..Default::default() };
@@ -92,9 +102,8 @@ fn message_id_filter_is_exact() {
     assert!(queue_ids(&store, &bracketed).is_empty());
 }
 
-#[test]
-fn outcome_filter_selects_each_kind() {
-    let (_directory, _path, store) = temporary_store();
+fn outcome_filter_selects_each_kind(case: TestCase) {
+    let Some(TestStore { location: _location, store }) = TestStore::open(case) else { return };
     record_samples(&store);
 
     let expected = [
@@ -110,9 +119,8 @@ fn outcome_filter_selects_each_kind() {
     }
 }
 
-#[test]
-fn time_range_includes_from_excludes_to() {
-    let (_directory, _path, store) = temporary_store();
+fn time_range_includes_from_excludes_to(case: TestCase) {
+    let Some(TestStore { location: _location, store }) = TestStore::open(case) else { return };
     record_samples(&store);
 
     let range = HistoryQuery { from: Some(start()), to: Some(start() + Duration::hours(2)), ..Default::default() };
@@ -125,9 +133,8 @@ fn time_range_includes_from_excludes_to() {
     assert_eq!(store.count(&range).unwrap(), 2);
 }
 
-#[test]
-fn filters_combine_with_and() {
-    let (_directory, _path, store) = temporary_store();
+fn filters_combine_with_and(case: TestCase) {
+    let Some(TestStore { location: _location, store }) = TestStore::open(case) else { return };
     record_samples(&store);
 
     let query = HistoryQuery {
@@ -139,9 +146,8 @@ fn filters_combine_with_and() {
     assert_eq!(queue_ids(&store, &query), ["00000000000A"]);
 }
 
-#[test]
-fn paging_walks_all_records_once() {
-    let (_directory, _path, store) = temporary_store();
+fn paging_walks_all_records_once(case: TestCase) {
+    let Some(TestStore { location: _location, store }) = TestStore::open(case) else { return };
     record_samples(&store);
 
     let page = |offset| HistoryQuery { limit: Some(2), offset, ..Default::default() };
@@ -154,9 +160,8 @@ fn paging_walks_all_records_once() {
     assert_eq!(store.count(&page(2)).unwrap(), 5, "count ignores limit and offset");
 }
 
-#[test]
-fn equal_times_order_by_record_id() {
-    let (_directory, _path, store) = temporary_store();
+fn equal_times_order_by_record_id(case: TestCase) {
+    let Some(TestStore { location: _location, store }) = TestStore::open(case) else { return };
     let first = store.record(&common::simple("SAME-TIME-1", start(), "a@example.com", &["b@example.org"])).unwrap();
     let second = store.record(&common::simple("SAME-TIME-2", start(), "a@example.com", &["b@example.org"])).unwrap();
 
@@ -165,16 +170,8 @@ fn equal_times_order_by_record_id() {
     assert_eq!(ids, [second, first]);
 }
 
-#[test]
-fn limit_has_default_and_maximum() {
-    assert_eq!(HistoryQuery::default().effective_limit(), mailgate_history::DEFAULT_LIMIT);
-    assert_eq!(HistoryQuery { limit: Some(MAX_LIMIT + 1), ..Default::default() }.effective_limit(), MAX_LIMIT);
-    assert_eq!(HistoryQuery { limit: Some(7), ..Default::default() }.effective_limit(), 7);
-}
-
-#[test]
-fn limit_zero_returns_nothing() {
-    let (_directory, _path, store) = temporary_store();
+fn limit_zero_returns_nothing(case: TestCase) {
+    let Some(TestStore { location: _location, store }) = TestStore::open(case) else { return };
     record_samples(&store);
 
     let query = HistoryQuery { limit: Some(0), ..Default::default() };
@@ -182,9 +179,8 @@ fn limit_zero_returns_nothing() {
     assert!(store.query(&query).unwrap().is_empty());
 }
 
-#[test]
-fn summary_counts_attachments_and_failures() {
-    let (_directory, _path, store) = temporary_store();
+fn summary_counts_attachments_and_failures(case: TestCase) {
+    let Some(TestStore { location: _location, store }) = TestStore::open(case) else { return };
     let ids = record_samples(&store);
 
     let summaries = store.query(&HistoryQuery { sender: Some("alice@example.com".to_string()), ..Default::default() }).unwrap();
@@ -203,3 +199,10 @@ fn summary_counts_attachments_and_failures() {
     assert_eq!(retry.attachments, 1);
     assert_eq!(retry.failed_uploads, 1);
 }
+#[test]
+fn limit_has_default_and_maximum() {
+    assert_eq!(HistoryQuery::default().effective_limit(), mailgate_history::DEFAULT_LIMIT);
+    assert_eq!(HistoryQuery { limit: Some(MAX_LIMIT + 1), ..Default::default() }.effective_limit(), MAX_LIMIT);
+    assert_eq!(HistoryQuery { limit: Some(7), ..Default::default() }.effective_limit(), 7);
+}
+

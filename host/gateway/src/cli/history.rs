@@ -42,11 +42,19 @@ pub struct ListFilters {
     pub offset: u64,
 }
 
+/// Opens the history database that the configuration names, in its
+/// backend. A missing SQLite file is an error, not a new database.
 async fn open(config_path: Option<&Path>) -> Result<AsyncHistoryStore> {
     let config = match config_path {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
+
+    if let Some(url) = config.history.postgres_database()? {
+        // The error names the database already.
+        return Ok(AsyncHistoryStore::open_postgres(url).await?);
+    }
+
     let path = config.history.path;
     if !path.exists() {
         bail!("no history database at {}; has the gateway processed a message with this configuration?", path.display());

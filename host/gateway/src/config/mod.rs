@@ -17,12 +17,14 @@ use mailgate_vault::{RescanHours, VaultServerConfig};
 use serde::Deserialize;
 
 mod delivery;
+mod history;
 mod queue;
 mod relay;
 mod rules;
 mod scan;
 
 pub use delivery::{BalanceConfig, OutboundTlsConfig};
+pub use history::{HistoryBackend, HistoryConfig};
 pub use queue::{QueueConfig, SmtpMode};
 pub use relay::LookaheadMode;
 pub use scan::ScanConfig;
@@ -406,25 +408,6 @@ impl Default for AdminConfig {
     }
 }
 
-/// Settings of the email and processing history.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HistoryConfig {
-    /// Record every message. Default true.
-    pub enabled: bool,
-    /// SQLite database file. Default `mailgate-data/history.sqlite`.
-    pub path: PathBuf,
-    /// Days a record is kept; older records are deleted once an hour. 0
-    /// keeps records forever. Default 90.
-    pub retention_days: u32,
-}
-
-impl Default for HistoryConfig {
-    fn default() -> Self {
-        HistoryConfig { enabled: true, path: PathBuf::from("mailgate-data/history.sqlite"), retention_days: 90 }
-    }
-}
-
 /// Errors of loading or validating a configuration.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -512,6 +495,7 @@ impl Config {
             ));
         }
         self.queue.validate().map_err(|(setting, reason)| invalid(setting, reason))?;
+        self.history.validate()?;
         if self.rules.is_empty() {
             return Err(invalid("rules", "at least one rule is needed; use the shipped `secure-storage` rule"));
         }

@@ -86,6 +86,21 @@ impl Session {
         self.get("/url").await.as_str().unwrap().to_string()
     }
 
+    /// Waits up to 10 seconds until the current URL contains `fragment`,
+    /// since a click that submits a form may start the navigation after
+    /// the click returns; returns the URL, or panics with the last one seen.
+    pub async fn wait_for_url(&self, fragment: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let url = self.current_url().await;
+            if url.contains(fragment) {
+                return url;
+            }
+            assert!(std::time::Instant::now() < deadline, "the URL still is {url}, expected it to contain {fragment}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Returns the title of the current page.
     pub async fn title(&self) -> String {
         self.get("/title").await.as_str().unwrap().to_string()

@@ -8,7 +8,7 @@
 
 use rusqlite::types::Value;
 
-use super::columns::{fold, micros};
+use crate::columns::{fold, micros};
 use crate::query::HistoryQuery;
 
 /// A `WHERE` clause with its parameters, in the order of their `?`.

@@ -10,7 +10,6 @@
 //! the process, and the last commits before a power loss may be lost. That
 //! is acceptable for a history, which is not the message itself.
 
-mod columns;
 mod filter;
 mod read;
 pub(crate) mod schema;
@@ -40,7 +39,7 @@ impl SqliteBackend {
     /// Opens or creates the database at `path`, switches it to WAL mode and
     /// migrates its schema.
     pub(crate) fn open(path: &Path) -> Result<SqliteBackend, HistoryError> {
-        let open_error = |source: rusqlite::Error| HistoryError::Open { path: path.to_path_buf(), source: source.into() };
+        let open_error = |source: rusqlite::Error| HistoryError::Open { database: path.display().to_string(), source: source.into() };
 
         let mut connection = Connection::open(path).map_err(open_error)?;
         connection.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
@@ -50,7 +49,7 @@ impl SqliteBackend {
             connection.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)).map_err(open_error)?;
         if !journal_mode.eq_ignore_ascii_case("wal") {
             return Err(HistoryError::Open {
-                path: path.to_path_buf(),
+                database: path.display().to_string(),
                 source: format!("the database cannot use WAL mode (journal mode stays `{journal_mode}`)").into(),
             });
         }
@@ -104,11 +103,11 @@ impl SqliteBackend {
 
     /// Returns a function that wraps a database error for `operation`.
     fn database_error(&self, operation: &'static str) -> impl Fn(rusqlite::Error) -> HistoryError + '_ {
-        move |source| HistoryError::Database { path: self.path.clone(), operation, source: source.into() }
+        move |source| HistoryError::Database { database: self.path.display().to_string(), operation, source: source.into() }
     }
 
     /// Builds the error for a stored value that does not map back to a record.
     fn invalid_value(&self, column: &'static str, detail: String) -> HistoryError {
-        HistoryError::InvalidStoredValue { path: self.path.clone(), column, detail }
+        HistoryError::InvalidStoredValue { database: self.path.display().to_string(), column, detail }
     }
 }

@@ -6,7 +6,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params_from_iter, types::Value};
 
 use super::SqliteBackend;
-use super::columns::{
+use crate::columns::{
     StoredUpload, UPLOAD_FAILED, outcome_from_columns, rule_status_from_columns, size_from_column, time_from_micros,
     upload_from_columns,
 };

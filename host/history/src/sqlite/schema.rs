@@ -117,7 +117,7 @@ CREATE TABLE defects (
 /// release, [`HistoryError::Migration`] when a migration fails, and
 /// [`HistoryError::Open`] when the version cannot be read.
 pub(crate) fn migrate(connection: &mut Connection, path: &Path) -> Result<u32, HistoryError> {
-    let open_error = |source: rusqlite::Error| HistoryError::Open { path: path.to_path_buf(), source: source.into() };
+    let open_error = |source: rusqlite::Error| HistoryError::Open { database: path.display().to_string(), source: source.into() };
 
     connection
         .execute_batch(
@@ -130,12 +130,12 @@ pub(crate) fn migrate(connection: &mut Connection, path: &Path) -> Result<u32, H
     let found = current_version(connection).map_err(open_error)?;
 
     if found > LATEST_VERSION {
-        return Err(HistoryError::SchemaTooNew { path: path.to_path_buf(), found, supported: LATEST_VERSION });
+        return Err(HistoryError::SchemaTooNew { database: path.display().to_string(), found, supported: LATEST_VERSION });
     }
 
     for (version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version > found) {
         let migration_error = |source: rusqlite::Error| HistoryError::Migration {
-            path: path.to_path_buf(),
+            database: path.display().to_string(),
             version: *version,
             source: source.into(),
         };

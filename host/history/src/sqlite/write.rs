@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Transaction};
 
 use super::SqliteBackend;
-use super::columns::{fold, micros, outcome_columns, rule_status_columns, upload_columns};
+use crate::columns::{StoredSizes, fold, micros, outcome_columns, rule_status_columns, upload_columns};
 use crate::error::HistoryError;
 use crate::record::{MessageRecord, RecordId, RuleStatus};
 
@@ -15,18 +15,13 @@ pub(super) fn insert(
     record: &MessageRecord,
     backend: &SqliteBackend,
 ) -> Result<RecordId, HistoryError> {
-    let size = checked_size(record.size, record, "message size")?;
-    let attachment_sizes = record
-        .attachments
-        .iter()
-        .map(|attachment| checked_size(attachment.size, record, "attachment size"))
-        .collect::<Result<Vec<i64>, HistoryError>>()?;
+    let sizes = StoredSizes::of(record)?;
 
     let database_error = backend.database_error("recording a message");
     let transaction = connection.transaction().map_err(&database_error)?;
 
-    let id = insert_message(&transaction, record, size).map_err(&database_error)?;
-    insert_lists(&transaction, id, record, &attachment_sizes).map_err(&database_error)?;
+    let id = insert_message(&transaction, record, sizes.message).map_err(&database_error)?;
+    insert_lists(&transaction, id, record, &sizes.attachments).map_err(&database_error)?;
 
     transaction.commit().map_err(&database_error)?;
     Ok(RecordId(id))
@@ -41,13 +36,6 @@ pub(super) fn prune(connection: &Connection, older_than: DateTime<Utc>, backend:
 
     tracing::info!(path = %backend.path().display(), %older_than, deleted, "history pruned");
     Ok(deleted as u64)
-}
-
-fn checked_size(size: u64, record: &MessageRecord, field: &str) -> Result<i64, HistoryError> {
-    i64::try_from(size).map_err(|_| HistoryError::InvalidRecord {
-        queue_id: record.queue_id.clone(),
-        detail: format!("{field} {size} exceeds the largest storable size, {} bytes", i64::MAX),
-    })
 }
 
 fn insert_message(transaction: &Transaction<'_>, record: &MessageRecord, size: i64) -> rusqlite::Result<i64> {

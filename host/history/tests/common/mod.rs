@@ -1,25 +1,176 @@
-//! Sample records shared by the history tests.
+//! Sample records and test stores shared by the history tests.
+//!
+//! Every store test runs once per backend: [`backend_tests!`] turns a
+//! function that takes a [`TestCase`] into the tests `sqlite::NAME` and
+//! `postgres::NAME`. The PostgreSQL variant gets a database of its own on
+//! the server that `MAILGATE_POSTGRES_URL` names, and is skipped without it
+//! (see `mailgate_history::testing`).
 
 #![allow(dead_code)]
 
+use std::path::PathBuf;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use mailgate_history::testing::TestDatabase;
 use mailgate_history::{
-    AttachmentRecord, HistoryStore, MessageRecord, Outcome, PartVerdict, RecordId, RuleResult, RuleStatus, UploadStatus,
+    AsyncHistoryStore, AttachmentRecord, HistoryStore, MessageRecord, Outcome, PartVerdict, RecordId, RuleResult, RuleStatus,
+    UploadStatus,
 };
 use tempfile::TempDir;
+
+/// Defines `sqlite::NAME` and `postgres::NAME` for each function `NAME`,
+/// which takes a [`TestCase`]. `blocking:` defines plain tests and `async:`
+/// tokio tests on a multi-threaded runtime.
+#[allow(unused_macros)]
+macro_rules! backend_tests {
+    (blocking: $($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $name() {
+                super::$name(crate::common::Backend::Sqlite.case(stringify!($name)))
+            })*
+        }
+        mod postgres {
+            $(#[test]
+            fn $name() {
+                super::$name(crate::common::Backend::Postgres.case(stringify!($name)))
+            })*
+        }
+    };
+    (async: $($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                super::$name(crate::common::Backend::Sqlite.case(stringify!($name))).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                super::$name(crate::common::Backend::Postgres.case(stringify!($name))).await
+            })*
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use backend_tests;
+
+/// A database kind that the store tests run against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Names the test that runs against this backend.
+    pub fn case(self, test_name: &'static str) -> TestCase {
+        TestCase { backend: self, test_name }
+    }
+}
+
+/// One test run against one backend.
+#[derive(Clone, Copy, Debug)]
+pub struct TestCase {
+    pub backend: Backend,
+    pub test_name: &'static str,
+}
+
+/// A database of its own for one test, deleted when dropped.
+pub enum TestLocation {
+    Sqlite { directory: TempDir, path: PathBuf },
+    Postgres(TestDatabase),
+}
+
+impl TestLocation {
+    /// Creates an empty location, or returns `None` when the PostgreSQL
+    /// variant is skipped.
+    pub fn create(case: TestCase) -> Option<TestLocation> {
+        match case.backend {
+            Backend::Sqlite => {
+                let directory = tempfile::tempdir().unwrap();
+                let path = directory.path().join("history.sqlite");
+                Some(TestLocation::Sqlite { directory, path })
+            }
+            Backend::Postgres => TestDatabase::create(&format!("postgres::{}", case.test_name)).map(TestLocation::Postgres),
+        }
+    }
+
+    /// Opens a blocking store on this database.
+    pub fn open(&self) -> Result<HistoryStore, mailgate_history::HistoryError> {
+        match self {
+            TestLocation::Sqlite { path, .. } => HistoryStore::open_sqlite(path),
+            TestLocation::Postgres(database) => HistoryStore::open_postgres(&database.postgres_url()),
+        }
+    }
+
+    /// Opens an async store on this database.
+    pub async fn open_async(&self) -> Result<AsyncHistoryStore, mailgate_history::HistoryError> {
+        match self {
+            TestLocation::Sqlite { path, .. } => AsyncHistoryStore::open_sqlite(path.clone()).await,
+            TestLocation::Postgres(database) => AsyncHistoryStore::open_postgres(database.postgres_url()).await,
+        }
+    }
+
+    /// Names the database as errors name it: the path or the URL without
+    /// password.
+    pub fn display_name(&self) -> String {
+        match self {
+            TestLocation::Sqlite { path, .. } => path.display().to_string(),
+            TestLocation::Postgres(database) => database.postgres_url().to_string(),
+        }
+    }
+
+    /// Runs `sql` on a connection of its own, as another process would.
+    pub fn execute(&self, sql: &str) {
+        match self {
+            TestLocation::Sqlite { path, .. } => rusqlite::Connection::open(path).unwrap().execute_batch(sql).unwrap(),
+            TestLocation::Postgres(database) => database.execute(sql),
+        }
+    }
+
+    /// Counts the rows of `table` on a connection of its own.
+    pub fn count_rows(&self, table: &str) -> i64 {
+        let sql = format!("SELECT count(*) FROM {table}");
+        match self {
+            TestLocation::Sqlite { path, .. } => {
+                rusqlite::Connection::open(path).unwrap().query_row(&sql, [], |row| row.get(0)).unwrap()
+            }
+            TestLocation::Postgres(database) => database.query_i64(&sql),
+        }
+    }
+
+    /// Marks the schema as migrated to `version`, as a newer release would.
+    pub fn add_schema_migration(&self, version: u32) {
+        let applied_at = match self {
+            TestLocation::Sqlite { .. } => "0",
+            TestLocation::Postgres(_) => "now()",
+        };
+        self.execute(&format!("INSERT INTO schema_migrations (version, applied_at) VALUES ({version}, {applied_at})"));
+    }
+}
+
+/// A store open on a [`TestLocation`]. The store closes before the
+/// database is deleted; destructure it as `TestStore { location, store }`
+/// so that local bindings drop in that order too.
+pub struct TestStore {
+    pub store: HistoryStore,
+    pub location: TestLocation,
+}
+
+impl TestStore {
+    /// Opens a store in a new database, or returns `None` when the
+    /// PostgreSQL variant is skipped.
+    pub fn open(case: TestCase) -> Option<TestStore> {
+        let location = TestLocation::create(case)?;
+        let store = location.open().unwrap();
+        Some(TestStore { store, location })
+    }
+}
 
 /// Arrival time of the first sample message.
 pub fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 9, 28, 10, 0, 0).unwrap()
-}
-
-/// Opens a store in a new temporary directory, which is deleted when the
-/// returned `TempDir` is dropped.
-pub fn temporary_store() -> (TempDir, std::path::PathBuf, HistoryStore) {
-    let directory = tempfile::tempdir().unwrap();
-    let path = directory.path().join("history.sqlite");
-    let store = HistoryStore::open_sqlite(&path).unwrap();
-    (directory, path, store)
 }
 
 /// Builds a minimal delivered record.
