@@ -140,7 +140,7 @@ async fn expired_message_bounced_to_sender() {
     assert_eq!(reply.code, 250, "{reply:?}");
     let queue_id = queue_id_of(&reply);
     let record = final_record(&gateway, &queue_id).await;
-    let Outcome::Rejected { reason } = &record.outcome else { panic!("{:?}", record.outcome) };
+    let Outcome::Bounced { reason } = &record.outcome else { panic!("{:?}", record.outcome) };
     assert!(reason.contains("expired"), "{reason}");
     assert!(reason.contains("bounced to <alice@example.com>"), "{reason}");
 
@@ -170,7 +170,7 @@ async fn next_hop_5xx_bounced_at_once() {
     assert!(text.contains("\r\nDiagnostic-Code: smtp; 550 5.7.1 no such user\r\n"), "{text}");
 
     let record = final_record(&gateway, &queue_id_of(&reply)).await;
-    assert!(matches!(&record.outcome, Outcome::Rejected { reason } if reason.contains("bounced")), "{:?}", record.outcome);
+    assert!(matches!(&record.outcome, Outcome::Bounced { reason } if reason.contains("bounced")), "{:?}", record.outcome);
     wait_for_empty_spool(&gateway).await;
     assert!(!sink.has_message(Duration::from_millis(500)).await, "a rejected message was retried");
     gateway.shutdown().await;
@@ -189,7 +189,7 @@ async fn null_sender_never_bounced() {
     let rejected = sink.next_message().await;
     assert_eq!(rejected.mail_from, "");
     let record = final_record(&gateway, &queue_id_of(&reply)).await;
-    assert!(matches!(&record.outcome, Outcome::Rejected { reason } if reason.contains("null sender")), "{:?}", record.outcome);
+    assert!(matches!(&record.outcome, Outcome::Bounced { reason } if reason.contains("null sender")), "{:?}", record.outcome);
     assert!(!sink.has_message(Duration::from_millis(1500)).await, "a message with the null sender was bounced");
     wait_for_empty_spool(&gateway).await;
     gateway.shutdown().await;

@@ -13,7 +13,7 @@
 //!
 //! | name | type | labels | unit | meaning |
 //! | --- | --- | --- | --- | --- |
-//! | `mailgate_messages_total` | counter | `outcome` | messages | messages finished, by the reply the client got: `delivered`, `temporary_failure`, `rejected` or `blocked`, the outcome kinds of the history |
+//! | `mailgate_messages_total` | counter | `outcome` | messages | messages finished, by the outcome kinds of the history: `delivered`, `temporary_failure`, `rejected`, `bounced` or `blocked`; in after-queue mode only final outcomes count, not deferrals |
 //! | `mailgate_rule_actions_total` | counter | `kind` | actions | actions that rules returned, one per action per rule: `remove_parts`, `upload_parts`, `link_uploads` or `block` |
 //! | `mailgate_rule_invocation_seconds` | histogram | `rule` | seconds | time of one rule invocation, from instantiation to the returned actions or the failure |
 //! | `mailgate_rule_failures_total` | counter | `rule`, `kind` | failures | rule invocations that failed: `timed_out`, `trapped`, `returned_error` or `instantiate_failed` |
@@ -136,7 +136,12 @@ fn create_series() {
 
 /// Counts one finished message by the outcome it gets in the history.
 pub(crate) fn count_message(result: &Result<String, ProcessError>) {
-    counter!(MESSAGES_TOTAL, "outcome" => outcome_of(result).kind().as_str()).increment(1);
+    count_outcome(outcome_of(result).kind());
+}
+
+/// Counts one message that finished with an outcome of `kind`.
+pub(crate) fn count_outcome(kind: OutcomeKind) {
+    counter!(MESSAGES_TOTAL, "outcome" => kind.as_str()).increment(1);
 }
 
 /// Counts the actions that the rules returned for one message.

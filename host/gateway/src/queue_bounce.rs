@@ -68,16 +68,14 @@ impl FinalFailure {
     }
 
     /// Returns the outcome recorded in the history; `note` describes what
-    /// became of the message, such as the bounce's queue id.
-    ///
-    /// NOTE: the history has no outcome kind for bounces, so a bounced
-    /// message is `Rejected` (or `Blocked`) with the bounce in the reason.
+    /// became of the message, such as the bounce's queue id. A block by a
+    /// rule stays `Blocked`, with the note in the reason.
     pub(crate) fn history_outcome(&self, note: &str) -> Outcome {
         match self {
             FinalFailure::Permanent(ProcessError::Blocked { rule, reason }) => {
                 Outcome::Blocked { rule: rule.clone(), reason: format!("{reason} ({note})") }
             }
-            other => Outcome::Rejected { reason: format!("{other} ({note})") },
+            other => Outcome::Bounced { reason: format!("{other} ({note})") },
         }
     }
 }
@@ -185,6 +183,6 @@ mod tests {
         assert_eq!(expired.status(), "5.4.7");
         assert!(expired.diagnostic_code().contains("after 7 attempts"));
         assert!(matches!(blocked.history_outcome("bounced"), Outcome::Blocked { .. }));
-        assert!(matches!(expired.history_outcome("bounced"), Outcome::Rejected { .. }));
+        assert!(matches!(expired.history_outcome("bounced"), Outcome::Bounced { .. }));
     }
 }

@@ -201,6 +201,7 @@ async fn queue_bounce(context: &QueueContext, entry: &Entry, failure: &FinalFail
 
 /// Records the final outcome and removes the message from the spool.
 async fn finish(context: &QueueContext, queue_id: &QueueId, record: MessageRecord) -> AttemptResult {
+    crate::metrics::count_outcome(record.outcome.kind());
     context.pipeline.record_final(record).await;
 
     let removed = queue_id.clone();

@@ -76,7 +76,7 @@ pub(crate) fn outcome_columns(outcome: &Outcome) -> (&'static str, Option<&str>,
     let kind = outcome.kind().as_str();
     match outcome {
         Outcome::Delivered { reply } => (kind, None, reply),
-        Outcome::TemporaryFailure { reason } | Outcome::Rejected { reason } => (kind, None, reason),
+        Outcome::TemporaryFailure { reason } | Outcome::Rejected { reason } | Outcome::Bounced { reason } => (kind, None, reason),
         Outcome::Blocked { rule, reason } => (kind, Some(rule), reason),
     }
 }
@@ -88,6 +88,7 @@ pub(crate) fn outcome_from_columns(kind: &str, rule: Option<String>, text: Strin
         OutcomeKind::Delivered => Outcome::Delivered { reply: text },
         OutcomeKind::TemporaryFailure => Outcome::TemporaryFailure { reason: text },
         OutcomeKind::Rejected => Outcome::Rejected { reason: text },
+        OutcomeKind::Bounced => Outcome::Bounced { reason: text },
         OutcomeKind::Blocked => {
             let rule = rule.ok_or("a blocked outcome has no rule")?;
             Outcome::Blocked { rule, reason: text }

@@ -130,7 +130,16 @@ pub enum Outcome {
         /// The reason for the rejection.
         reason: String,
     },
-    /// A rule blocked the message (550).
+    /// The message was accepted (250) and later failed for good: a
+    /// permanent error of the next hop, or the maximum queue age. The
+    /// reason says whether the sender got a bounce; a message with the null
+    /// sender gets none.
+    Bounced {
+        /// The failure and what became of the message.
+        reason: String,
+    },
+    /// A rule blocked the message: 550 in before-queue mode, a bounce in
+    /// after-queue mode (the reason says so).
     Blocked {
         /// Name of the blocking rule.
         rule: String,
@@ -146,6 +155,7 @@ impl Outcome {
             Outcome::Delivered { .. } => OutcomeKind::Delivered,
             Outcome::TemporaryFailure { .. } => OutcomeKind::TemporaryFailure,
             Outcome::Rejected { .. } => OutcomeKind::Rejected,
+            Outcome::Bounced { .. } => OutcomeKind::Bounced,
             Outcome::Blocked { .. } => OutcomeKind::Blocked,
         }
     }
@@ -161,14 +171,21 @@ pub enum OutcomeKind {
     TemporaryFailure,
     /// See [`Outcome::Rejected`].
     Rejected,
+    /// See [`Outcome::Bounced`].
+    Bounced,
     /// See [`Outcome::Blocked`].
     Blocked,
 }
 
 impl OutcomeKind {
     /// Every kind, in declaration order.
-    pub const ALL: [OutcomeKind; 4] =
-        [OutcomeKind::Delivered, OutcomeKind::TemporaryFailure, OutcomeKind::Rejected, OutcomeKind::Blocked];
+    pub const ALL: [OutcomeKind; 5] = [
+        OutcomeKind::Delivered,
+        OutcomeKind::TemporaryFailure,
+        OutcomeKind::Rejected,
+        OutcomeKind::Bounced,
+        OutcomeKind::Blocked,
+    ];
 
     /// Returns the name stored in the database and used in serialized
     /// records, for example `temporary_failure`.
@@ -177,6 +194,7 @@ impl OutcomeKind {
             OutcomeKind::Delivered => "delivered",
             OutcomeKind::TemporaryFailure => "temporary_failure",
             OutcomeKind::Rejected => "rejected",
+            OutcomeKind::Bounced => "bounced",
             OutcomeKind::Blocked => "blocked",
         }
     }

@@ -178,6 +178,7 @@ fn outcome_label(kind: OutcomeKind) -> &'static str {
         OutcomeKind::Delivered => "Delivered",
         OutcomeKind::TemporaryFailure => "Temporary failure",
         OutcomeKind::Rejected => "Rejected",
+        OutcomeKind::Bounced => "Bounced",
         OutcomeKind::Blocked => "Blocked",
     }
 }

@@ -197,6 +197,7 @@ pub(super) fn outcome_badge(outcome: &Outcome) -> (&'static str, &'static str) {
         Outcome::Delivered { .. } => ("Delivered", "good"),
         Outcome::TemporaryFailure { .. } => ("Temporary failure", "warn"),
         Outcome::Rejected { .. } => ("Rejected", "bad"),
+        Outcome::Bounced { .. } => ("Bounced", "bad"),
         Outcome::Blocked { .. } => ("Blocked", "bad"),
     }
 }

@@ -74,7 +74,8 @@ fn outcome_card(outcome: &Outcome) -> String {
         Outcome::Delivered { reply } => format!("Next hop's reply: <span class=\"mono\">{}</span>", escape(reply)),
         Outcome::TemporaryFailure { reason } => format!("The client got 451 and keeps the message to retry. Cause: {}", escape(reason)),
         Outcome::Rejected { reason } => format!("The client got a permanent failure. Reason: {}", escape(reason)),
-        Outcome::Blocked { rule, reason } => format!("Rule <strong>{}</strong> blocked the message (550): {}", escape(rule), escape(reason)),
+        Outcome::Bounced { reason } => format!("The message was accepted and then failed for good. Reason: {}", escape(reason)),
+        Outcome::Blocked { rule, reason } => format!("Rule <strong>{}</strong> blocked the message: {}", escape(rule), escape(reason)),
     };
     format!("<div class=\"card outcome {class}\"><h2>Outcome {}</h2><div class=\"wrap\">{detail}</div></div>", html::outcome_html(outcome))
 }

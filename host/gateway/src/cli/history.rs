@@ -165,6 +165,7 @@ fn describe_outcome(outcome: &Outcome) -> String {
         Outcome::Delivered { reply } => format!("delivered ({reply})"),
         Outcome::TemporaryFailure { reason } => format!("temporary failure: {reason}"),
         Outcome::Rejected { reason } => format!("rejected: {reason}"),
+        Outcome::Bounced { reason } => format!("bounced: {reason}"),
         Outcome::Blocked { rule, reason } => format!("blocked by rule `{rule}`: {reason}"),
     }
 }
