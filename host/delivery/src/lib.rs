@@ -107,12 +107,15 @@ impl Delivery {
 /// serve the same recipients. Returns the last error when all fail.
 async fn deliver_to_group(group: &RelayGroup, envelope: &OutboundEnvelope, message: &[u8]) -> Result<DeliveryReceipt, DeliveryError> {
     let mut last_error = None;
+    let relays = group.relays().len();
 
-    for config in group.attempt_order() {
+    for (attempt, config) in group.attempt_order().enumerate() {
         match relay::send(config, envelope, message).await {
             Ok(receipt) => return Ok(receipt),
             Err(error) if error.is_temporary() => {
-                tracing::warn!(relay = %config.address(), %error, "relay failed; trying the next one");
+                if attempt + 1 < relays {
+                    tracing::warn!(relay = %config.address(), %error, "relay failed; trying the next one");
+                }
                 last_error = Some(error);
             }
             Err(error) => return Err(error),

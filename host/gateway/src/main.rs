@@ -83,8 +83,9 @@ enum Command {
 
     /// Lists or shows processed messages from the history database.
     History {
-        /// Configuration file whose history.path is read.
-        #[arg(long, short)]
+        /// Configuration file whose [history] section is read; may also
+        /// follow `list` or `show`.
+        #[arg(long, short, global = true)]
         config: Option<PathBuf>,
 
         #[command(subcommand)]
@@ -190,7 +191,7 @@ async fn run(config_path: Option<&Path>) -> Result<()> {
         println!("  vault:    {url} (built-in)");
     }
     if let Some(address) = gateway.admin_address() {
-        println!("  admin:    http://{address}/admin");
+        println!("  admin:    http://{address}/admin/ui");
     }
     println!("  rule set: {}", gateway.rule_set_id());
     println!("Press Ctrl-C to stop; send SIGHUP to reload the rules and rescan the vault.");

@@ -145,7 +145,7 @@ async fn check_builtin_setup_passes() {
     assert!(run.stdout.contains("OK    rules"), "{}", run.stdout);
     assert!(run.stdout.contains("built-in vault is used"), "{}", run.stdout);
     assert!(run.stdout.contains("OK    next hop"), "{}", run.stdout);
-    assert!(run.stdout.contains("all 6 checks passed"), "{}", run.stdout);
+    assert!(run.stdout.contains("all 7 checks passed"), "{}", run.stdout);
     assert!(!directory.path().join("maildir").exists(), "check must not create the Maildir");
 }
 
@@ -351,7 +351,8 @@ async fn check_builtin_scanner_passes() {
     let run = check_with_vault_settings(directory.path(), "scan = true\n", "[delivery]\nmaildir = \"maildir\"\n").await;
 
     assert!(run.success, "{}", run.stdout);
-    assert!(run.stdout.contains("OK    scanner: the builtin engine blocks the EICAR test file"), "{}", run.stdout);
+    assert!(run.stdout.contains("OK    vault scanner: the builtin engine blocks the EICAR test file"), "{}", run.stdout);
+    assert!(run.stdout.contains("OK    scan: the builtin engine blocks the EICAR test file"), "{}", run.stdout);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -366,5 +367,21 @@ async fn check_clamd_scanner_refused() {
     let run = check_with_vault_settings(directory.path(), &settings, "").await;
 
     assert!(!run.success);
-    assert!(run.stdout.contains("FAIL  scanner: the clamd engine failed"), "{}", run.stdout);
+    assert!(run.stdout.contains("FAIL  vault scanner: the clamd engine failed"), "{}", run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_mail_scan_engine_refused() {
+    let directory = tempfile::tempdir().unwrap();
+    let closed = {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap()
+    };
+
+    let settings = format!("[delivery]\nmaildir = \"maildir\"\n[scan]\nengine = \"clamd\"\nclamd_address = \"{closed}\"\n");
+    let run = check_with_vault_settings(directory.path(), "", &settings).await;
+
+    assert!(!run.success);
+    assert!(run.stdout.contains("FAIL  scan: the clamd engine failed"), "{}", run.stdout);
+    assert!(run.stdout.contains("correct scan.clamd_address"), "{}", run.stdout);
 }

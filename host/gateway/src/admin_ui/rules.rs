@@ -89,9 +89,11 @@ fn rule_card(configured: &ConfiguredRule) -> String {
         RuleSource::File(path) => format!("file <span class=\"mono wrap\">{}</span>", escape(&path.display().to_string())),
     };
     let on_failure = match definition.on_failure {
-        FailurePolicy::TemporaryFailure => "temporary-failure: the client gets 451 and retries later",
+        FailurePolicy::TemporaryFailure => {
+            "temporary-failure: the message is tried again later (queued and retried in after-queue mode, 451 to the client in before-queue mode)"
+        }
         FailurePolicy::Skip => "skip: the message goes on without this rule's actions",
-        FailurePolicy::Block => "block: the message is rejected with 550",
+        FailurePolicy::Block => "block: the message is blocked (a bounce in after-queue mode, 550 in before-queue mode)",
     };
     let settings = if definition.settings.is_empty() {
         "<span class=\"muted\">none</span>".to_string()

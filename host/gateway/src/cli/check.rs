@@ -98,7 +98,7 @@ pub async fn run(config_path: Option<&Path>, timeout_secs: u64) -> Result<()> {
         }
     }
 
-    if let Some(diagnosis) = scanner::check(&config, timeout).await {
+    for diagnosis in scanner::check(&config, timeout).await {
         report(&mut diagnoses, diagnosis);
     }
 

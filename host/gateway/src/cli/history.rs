@@ -152,6 +152,15 @@ fn print_record(record: &MessageRecord) {
         }
     }
 
+    if !record.part_verdicts.is_empty() {
+        println!("scan verdicts:");
+    }
+    for verdict in &record.part_verdicts {
+        let name = verdict.file_name.as_deref().unwrap_or("(no name)");
+        let sanitized = if verdict.sanitized { ", sanitized" } else { "" };
+        println!("  part {:<3} {name} ({}): {}{sanitized}", verdict.part_id, verdict.content_type, verdict.verdict);
+    }
+
     if !record.defects.is_empty() {
         println!("defects:");
         for defect in &record.defects {
