@@ -10,6 +10,7 @@
 #   CONNECTIONS  SMTP connections sending at once (default 50)
 #   SIZE         message size in bytes (default 10240)
 #   ATTACHMENT   decoded size of a PDF attachment per message (default 0)
+#   WORKERS      queue workers of the gateway (default 16)
 #   PROFILE      cargo profile to build (default release)
 #   EXTRA_TOML   extra lines appended to the gateway's [smtp] section
 set -euo pipefail
@@ -20,6 +21,7 @@ connections=${CONNECTIONS:-50}
 size=${SIZE:-10240}
 attachment=${ATTACHMENT:-0}
 profile=${PROFILE:-release}
+workers=${WORKERS:-16}
 
 cargo build --profile "$profile" -p mailgate -p mailgate-load
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
@@ -57,6 +59,10 @@ data_dir = "$work/vault"
 [delivery]
 relay = "127.0.0.1:$sink_port"
 
+[queue]
+directory = "$work/queue"
+workers = $workers
+
 [rule_set]
 cache_dir = "$work/cache"
 watch = false
@@ -86,6 +92,8 @@ done
     --messages "$messages" --connections "$connections" --size "$size" --attachment "$attachment"
 
 echo "gateway peak memory: $(grep VmHWM "/proc/$gateway_pid/status" | awk '{print $2, $3}')"
+echo "queue workers: $workers"
 echo "machine: $(nproc) cores, $(grep MemTotal /proc/meminfo | awk '{printf "%.0f GiB", $2 / 1048576}'), $(uname -sr)"
 errors=$(grep -c -i "error" "$work/gateway.log" || true)
 echo "gateway log lines with errors: $errors"
+grep -i "error" "$work/gateway.log" | head -5 || true
