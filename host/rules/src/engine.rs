@@ -6,14 +6,15 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::bindings::RulePre;
 use crate::cache::ComponentCache;
 use crate::definition::{RuleDefinition, RuleSource};
 use crate::error::RuleLoadError;
 use crate::output::OutputLog;
-use crate::rule::{LoadedRule, RuleState};
+use crate::bindings::mailgate::rule::types::Setting;
+use crate::rule::{LoadedRule, RuleExports, RuleState};
 use crate::shipped::{SHIPPED_RULES, shipped_component};
 use crate::version::{INTERFACE_VERSION, VersionCheck, check_version};
 
@@ -36,7 +37,9 @@ pub struct RuleEngine {
 /// Bytes of each pooled linear memory kept resident between instances.
 /// Rule components built in `plugins/` use a 128 KiB stack at the start of
 /// memory, followed by their data and heap, so the pages a typical rule
-/// touches fit in this; pages beyond it go back to the kernel.
+/// touches fit in this; pages beyond it go back to the kernel. Where the
+/// kernel supports `PAGEMAP_SCAN`, only the pages an instance wrote are
+/// reset, up to this many bytes; elsewhere all of it is.
 const MEMORY_KEEP_RESIDENT_BYTES: usize = 192 * 1024;
 
 /// Bytes of each pooled table kept resident between instances; rule
@@ -94,7 +97,11 @@ impl RuleEngine {
                 // of returning the pages to the kernel: page faults and TLB
                 // flushes otherwise dominate a rule invocation.
                 .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT_BYTES)
-                .table_keep_resident(TABLE_KEEP_RESIDENT_BYTES);
+                .table_keep_resident(TABLE_KEEP_RESIDENT_BYTES)
+                // Where Linux supports PAGEMAP_SCAN (6.7 and later), reset
+                // only the pages the instance wrote instead of the whole
+                // resident region.
+                .pagemap_scan(Enabled::Auto);
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
         }
         let engine = Engine::new(&config).map_err(|error| RuleLoadError::Engine(error.to_string()))?;
@@ -177,12 +184,19 @@ impl RuleEngine {
             reason: format!("{error:#}"),
         };
         let instance_pre = self.linker.instantiate_pre(&component).map_err(interface_error)?;
+        let exports = evaluator_exports(&component).map_err(interface_error)?;
         let pre = RulePre::new(instance_pre).map_err(interface_error)?;
 
         let rule = LoadedRule {
             definition: definition.clone(),
             engine: self.engine.clone(),
             pre,
+            exports,
+            settings: definition
+                .settings
+                .iter()
+                .map(|(name, value)| Setting { name: name.clone(), value: value.clone() })
+                .collect(),
             digest,
             output_log: Arc::new(OutputLog::default()),
         };
@@ -207,6 +221,22 @@ impl RuleEngine {
         }
         Ok(component)
     }
+}
+
+/// Finds the evaluator's functions among the exports of `component`. The
+/// interface is looked up by this host's version; wasmtime matches a
+/// component built for another patch version of it as well.
+fn evaluator_exports(component: &Component) -> wasmtime::Result<RuleExports> {
+    let interface_name = format!("mailgate:rule/evaluator@{INTERFACE_VERSION}");
+    let interface = component
+        .get_export_index(None, &interface_name)
+        .ok_or_else(|| wasmtime::format_err!("the component does not export `{interface_name}`"))?;
+    let function = |name: &str| {
+        component
+            .get_export_index(Some(&interface), name)
+            .ok_or_else(|| wasmtime::format_err!("`{interface_name}` lacks the function `{name}`"))
+    };
+    Ok(RuleExports { validate_settings: function("validate-settings")?, evaluate: function("evaluate")? })
 }
 
 fn read_source(name: &str, source: &RuleSource) -> Result<Vec<u8>, RuleLoadError> {

@@ -5,7 +5,9 @@
 //! pre-instantiates it. [`LoadedRule::evaluate`] then creates a fresh
 //! instance for every message, in a store of its own with a memory limit, a
 //! time limit and a WASI context that grants nothing: no files, no network,
-//! no environment, no arguments, and output discarded. A rule that traps, runs out of
+//! no environment, no arguments, and output captured. The WASI context is
+//! built when the guest first calls WASI, so a rule that imports no WASI
+//! function (the shipped rules) does not pay for it. A rule that traps, runs out of
 //! time or memory, or returns an error yields a [`RuleFailure`]; the caller
 //! turns that into a temporary failure for the message.
 

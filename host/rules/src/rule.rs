@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{ComponentExportIndex, Func, ResourceTable, TypedFunc};
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -15,16 +15,47 @@ use crate::limits::RuleLimits;
 use crate::output::{CapturedOutput, OutputLog};
 use crate::view::{Action, RuleInput};
 
-/// Per-store state: an empty WASI context, captured output and the limits.
+/// Per-store state: the limits and, once the guest first calls a WASI
+/// function, an empty WASI context with captured output.
 pub(crate) struct RuleState {
-    wasi: WasiCtx,
+    wasi: Option<SandboxWasi>,
     table: ResourceTable,
     limits: StoreLimits,
 }
 
+/// A WASI context that grants nothing, and the guest's captured output.
+///
+/// Built on the first WASI call of an instance, so a rule that imports no
+/// WASI function (the shipped rules) never pays for it. The context is the
+/// same whenever it is built, so this changes nothing about what a rule may
+/// do.
+struct SandboxWasi {
+    ctx: WasiCtx,
+    stdout: CapturedOutput,
+    stderr: CapturedOutput,
+}
+
+impl SandboxWasi {
+    /// No files, no network, no environment, no arguments; stdout and
+    /// stderr go to capped in-memory buffers.
+    fn deny_all() -> SandboxWasi {
+        let stdout = CapturedOutput::default();
+        let stderr = CapturedOutput::default();
+        let ctx = WasiCtxBuilder::new()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        SandboxWasi { ctx, stdout, stderr }
+    }
+}
+
 impl WasiView for RuleState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        let wasi = self.wasi.get_or_insert_with(SandboxWasi::deny_all);
+        WasiCtxView { ctx: &mut wasi.ctx, table: &mut self.table }
     }
 }
 
@@ -33,15 +64,25 @@ pub struct LoadedRule {
     pub(crate) definition: RuleDefinition,
     pub(crate) engine: Engine,
     pub(crate) pre: RulePre<RuleState>,
+    pub(crate) exports: RuleExports,
+    /// The configured settings as handed to the guest, built once.
+    pub(crate) settings: Vec<wit::Setting>,
     pub(crate) digest: String,
     pub(crate) output_log: Arc<OutputLog>,
 }
 
-/// A fresh store with its captured output streams.
-struct Sandbox {
-    store: Store<RuleState>,
-    stdout: CapturedOutput,
-    stderr: CapturedOutput,
+/// `evaluate` of the evaluator interface.
+type EvaluateFunc<'a> = TypedFunc<(&'a [wit::Setting], &'a wit::Message), (Result<Vec<wit::Action>, String>,)>;
+
+/// `validate-settings` of the evaluator interface.
+type ValidateSettingsFunc<'a> = TypedFunc<(&'a [wit::Setting],), (Result<(), wit::SettingError>,)>;
+
+/// Where the evaluator's functions sit among the component's exports,
+/// looked up once at load time instead of by name for every message.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RuleExports {
+    pub(crate) validate_settings: ComponentExportIndex,
+    pub(crate) evaluate: ComponentExportIndex,
 }
 
 impl LoadedRule {
@@ -71,15 +112,25 @@ impl LoadedRule {
     /// Blocks the calling thread for at most about [`RuleLimits::timeout`];
     /// call it from a blocking-capable thread (`tokio::task::spawn_blocking`).
     pub fn evaluate(&self, input: &RuleInput) -> Result<Vec<Action>, RuleFailure> {
-        let mut sandbox = self.new_sandbox();
-        let settings = self.wit_settings();
+        let mut store = self.new_store();
+        let outcome = self.evaluate_in(&mut store, input);
+        self.log_output(&store);
+        outcome
+    }
 
-        let rule = self
+    /// Instantiates the rule in `store` and calls `evaluate`.
+    fn evaluate_in(&self, store: &mut Store<RuleState>, input: &RuleInput) -> Result<Vec<Action>, RuleFailure> {
+        let evaluate = self
             .pre
-            .instantiate(&mut sandbox.store)
+            .instance_pre()
+            .instantiate(&mut *store)
+            .and_then(|instance| self.export_func(&instance, store, &self.exports.evaluate))
             .map_err(|error| RuleFailure::Instantiate { rule: self.name().to_string(), reason: format!("{error:#}") })?;
-        let outcome = rule.mailgate_rule_evaluator().call_evaluate(&mut sandbox.store, &settings, &input.message);
-        self.log_output(&sandbox);
+        // SAFETY: `validate_settings` checked at load time that this export
+        // of this component has exactly this type (`Func::typed`); every
+        // instance of the component has the same export types.
+        let evaluate: EvaluateFunc<'_> = unsafe { TypedFunc::new_unchecked(evaluate) };
+        let outcome = evaluate.call(&mut *store, (&self.settings, &input.message)).map(|(result,)| result);
 
         match outcome.map_err(|error| self.classify_call_error(error))? {
             Ok(actions) => Ok(actions.into_iter().map(Action::from).collect()),
@@ -90,17 +141,29 @@ impl LoadedRule {
         }
     }
 
-    /// Calls the component's `validate-settings` with the configured
-    /// settings.
+    /// Checks that the component's `evaluate` and `validate-settings` have
+    /// the types of this host's interface, then calls `validate-settings`
+    /// with the configured settings. Runs once, at load time.
     pub(crate) fn validate_settings(&self) -> Result<(), RuleLoadError> {
-        let mut sandbox = self.new_sandbox();
-        let settings = self.wit_settings();
+        let mut store = self.new_store();
 
-        let outcome = self
-            .pre
-            .instantiate(&mut sandbox.store)
-            .and_then(|rule| rule.mailgate_rule_evaluator().call_validate_settings(&mut sandbox.store, &settings));
-        self.log_output(&sandbox);
+        let instance = self.pre.instance_pre().instantiate(&mut store).map_err(|error| RuleLoadError::Validation {
+            rule: self.name().to_string(),
+            reason: self.classify_call_error(error).to_string(),
+        })?;
+        let interface_error = |error: wasmtime::Error| RuleLoadError::Interface {
+            rule: self.name().to_string(),
+            host_version: crate::version::INTERFACE_VERSION,
+            reason: format!("{error:#}"),
+        };
+        let evaluate = self.export_func(&instance, &mut store, &self.exports.evaluate).map_err(interface_error)?;
+        evaluate.typed::<(&[wit::Setting], &wit::Message), (Result<Vec<wit::Action>, String>,)>(&store).map_err(interface_error)?;
+        let validate =
+            self.export_func(&instance, &mut store, &self.exports.validate_settings).map_err(interface_error)?;
+        let validate: ValidateSettingsFunc<'_> = validate.typed(&store).map_err(interface_error)?;
+
+        let outcome = validate.call(&mut store, (&self.settings,)).map(|(result,)| result);
+        self.log_output(&store);
 
         match outcome {
             Ok(Ok(())) => Ok(()),
@@ -116,27 +179,18 @@ impl LoadedRule {
         }
     }
 
-    fn wit_settings(&self) -> Vec<wit::Setting> {
-        self.definition
-            .settings
-            .iter()
-            .map(|(name, value)| wit::Setting { name: name.clone(), value: value.clone() })
-            .collect()
+    fn export_func(
+        &self,
+        instance: &wasmtime::component::Instance,
+        store: &mut Store<RuleState>,
+        index: &ComponentExportIndex,
+    ) -> wasmtime::Result<Func> {
+        instance.get_func(store, index).ok_or_else(|| wasmtime::format_err!("the component does not export this function"))
     }
 
-    /// Creates a store with no WASI capability, captured output, the memory
-    /// and table limits, and an epoch deadline that traps.
-    fn new_sandbox(&self) -> Sandbox {
-        let stdout = CapturedOutput::default();
-        let stderr = CapturedOutput::default();
-        let wasi = WasiCtxBuilder::new()
-            .stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
-
+    /// Creates a store with no WASI capability (see [`SandboxWasi`]), the
+    /// memory and table limits, and an epoch deadline that traps.
+    fn new_store(&self) -> Store<RuleState> {
         let limits = self.definition.limits;
         let store_limits = StoreLimitsBuilder::new()
             .memory_size(limits.max_memory_bytes)
@@ -147,7 +201,7 @@ impl LoadedRule {
             .trap_on_grow_failure(true)
             .build();
 
-        let mut store = Store::new(&self.engine, RuleState { wasi, table: ResourceTable::new(), limits: store_limits });
+        let mut store = Store::new(&self.engine, RuleState { wasi: None, table: ResourceTable::new(), limits: store_limits });
         store.limiter(|state| &mut state.limits);
 
         let ticks = limits.timeout.as_millis().div_ceil(EPOCH_TICK.as_millis()).max(1) as u64;
@@ -156,12 +210,14 @@ impl LoadedRule {
         store.set_epoch_deadline(ticks + 1);
         store.epoch_deadline_trap();
 
-        Sandbox { store, stdout, stderr }
+        store
     }
 
-    fn log_output(&self, sandbox: &Sandbox) {
-        self.output_log.log(self.name(), "stdout", &sandbox.stdout.take());
-        self.output_log.log(self.name(), "stderr", &sandbox.stderr.take());
+    fn log_output(&self, store: &Store<RuleState>) {
+        if let Some(wasi) = &store.data().wasi {
+            self.output_log.log(self.name(), "stdout", &wasi.stdout.take());
+            self.output_log.log(self.name(), "stderr", &wasi.stderr.take());
+        }
     }
 
     /// Maps an error raised while the guest ran. Besides wasmtime's `Trap`,
@@ -188,5 +244,51 @@ impl std::fmt::Debug for LoadedRule {
             .field("sha256", &self.digest)
             .field("limits", &self.definition.limits)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use mailgate_message::{Envelope, ParsedMessage};
+
+    use crate::{COMPONENT_DIR, RuleDefinition, RuleEngine, RuleInput, RuleSource};
+
+    fn sample_input() -> RuleInput {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/mail/pdf-with-inline-logo.eml");
+        let message = ParsedMessage::parse(std::fs::read(path).unwrap()).unwrap();
+        let envelope = Envelope {
+            client_address: "127.0.0.1".to_string(),
+            helo: "client.example.com".to_string(),
+            mail_from: "alice@example.com".to_string(),
+            rcpt_to: vec!["bob@example.org".to_string()],
+        };
+        RuleInput::new(&message, &envelope)
+    }
+
+    #[test]
+    fn guest_output_captured() {
+        let engine = RuleEngine::new().unwrap();
+        let path = Path::new(COMPONENT_DIR).join("sandbox_probe.wasm");
+        let probe = engine.load(&RuleDefinition::new("probe", RuleSource::File(path))).unwrap();
+        let mut store = probe.new_store();
+
+        probe.evaluate_in(&mut store, &sample_input()).unwrap();
+
+        let wasi = store.data().wasi.as_ref().expect("the probe uses WASI");
+        assert!(String::from_utf8_lossy(&wasi.stdout.take()).contains("sandbox probe starting"));
+        assert!(String::from_utf8_lossy(&wasi.stderr.take()).contains("sandbox probe writes to stderr"));
+    }
+
+    #[test]
+    fn shipped_rule_needs_no_wasi_context() {
+        let engine = RuleEngine::new().unwrap();
+        let rule = engine.load(&RuleDefinition::new("storage", RuleSource::Shipped("secure-storage".to_string()))).unwrap();
+        let mut store = rule.new_store();
+
+        rule.evaluate_in(&mut store, &sample_input()).unwrap();
+
+        assert!(store.data().wasi.is_none());
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use mailgate_message::{Envelope, ParsedMessage, PartId};
 use mailgate_rules::{
-    Action, COMPONENT_DIR, INTERFACE_VERSION, RuleDefinition, RuleEngine, RuleFailure, RuleInput, RuleLimits,
+    Action, COMPONENT_DIR, INTERFACE_VERSION, PoolSize, RuleDefinition, RuleEngine, RuleFailure, RuleInput, RuleLimits,
     RuleLoadError, RuleSource,
 };
 
@@ -263,4 +263,38 @@ fn empty_component_rejected() {
 
     assert!(matches!(error, RuleLoadError::Interface { .. }), "{error}");
     assert!(error.to_string().contains("does not export mailgate:rule/evaluator"), "{error}");
+}
+
+#[test]
+fn shipped_rules_import_no_wasi() {
+    let engine = wasmtime::Engine::default();
+    for (name, bytes) in mailgate_rules::SHIPPED_RULES {
+        let component = wasmtime::component::Component::new(&engine, bytes).unwrap();
+        // The only import is the interface's own type definitions.
+        let imports: Vec<String> = component.component_type().imports(&engine).map(|(name, _)| name.to_string()).collect();
+        assert_eq!(imports, vec![format!("mailgate:rule/types@{INTERFACE_VERSION}")], "shipped rule `{name}`");
+    }
+}
+
+#[test]
+fn wasi_rule_runs_next_to_shipped_rule() {
+    let pool = PoolSize { max_instances: 4, max_memory_bytes: RuleLimits::default().max_memory_bytes };
+    for engine in [RuleEngine::new().unwrap(), RuleEngine::with_pool(pool).unwrap()] {
+        let probe = engine.load(&test_component("sandbox_probe")).unwrap();
+        let storage = engine.load(&shipped("secure-storage")).unwrap();
+        let mut bomb = test_component("memory_bomb");
+        bomb.limits.max_memory_bytes = 16 * 1024 * 1024;
+        let bomb = engine.load(&bomb).unwrap();
+        let input = sample_input();
+
+        let pdf = pdf_part();
+        for _ in 0..3 {
+            assert_eq!(probe.evaluate(&input).unwrap(), Vec::new());
+            assert!(matches!(bomb.evaluate(&input), Err(RuleFailure::Trapped { .. })));
+            assert_eq!(
+                storage.evaluate(&input).unwrap(),
+                vec![Action::RemoveParts(vec![pdf]), Action::UploadParts(vec![pdf]), Action::LinkUploads]
+            );
+        }
+    }
 }

@@ -9,6 +9,14 @@
 //! - `max_size`: the largest attachment kept in the message, in bytes.
 //!   Default 10485760 (10 MiB).
 
+#![no_std]
+
+extern crate alloc;
+
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
 use mailgate_rule_sdk::{Action, Message, Rule, Settings, SettingError, export_rule};
 
 /// Default of `max_size`, in bytes.
@@ -42,5 +50,7 @@ impl Rule for LargeAttachments {
         Ok(vec![Action::RemoveParts(large.clone()), Action::UploadParts(large), Action::LinkUploads])
     }
 }
+
+mailgate_rule_sdk::no_std_runtime!();
 
 export_rule!(LargeAttachments);

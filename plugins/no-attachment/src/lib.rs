@@ -4,6 +4,14 @@
 //! administrators and users can reach it. Adds no link to the message; use
 //! `secure-storage` for that. Inline images and body parts stay.
 
+#![no_std]
+
+extern crate alloc;
+
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
 use mailgate_rule_sdk::{Action, Message, Rule, Settings, export_rule};
 
 struct NoAttachment;
@@ -21,5 +29,7 @@ impl Rule for NoAttachment {
         ])
     }
 }
+
+mailgate_rule_sdk::no_std_runtime!();
 
 export_rule!(NoAttachment);

@@ -19,6 +19,24 @@
 //!
 //! export_rule!(RemoveAll);
 //! ```
+//!
+//! The SDK itself needs only `core` and `alloc`, so a rule may use the
+//! standard library or not. A rule built with `#![no_std]` and
+//! [`no_std_runtime!`] imports nothing from WASI: the host then needs no
+//! WASI context for it, and an invocation is cheaper. The shipped rules are
+//! built that way.
+
+#![no_std]
+
+#[doc(hidden)]
+pub extern crate alloc;
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+#[cfg(target_arch = "wasm32")]
+pub mod runtime;
 
 /// Bindings generated from `wit/rule.wit`.
 #[doc(hidden)]
@@ -69,9 +87,9 @@ impl Settings {
 
     /// Parses the setting `name` with [`str::parse`]; `Ok(None)` when it is
     /// not set, an error naming the setting when it does not parse.
-    pub fn parse<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, SettingError>
+    pub fn parse<T: core::str::FromStr>(&self, name: &str) -> Result<Option<T>, SettingError>
     where
-        T::Err: std::fmt::Display,
+        T::Err: core::fmt::Display,
     {
         match self.get(name) {
             None => Ok(None),
@@ -126,15 +144,15 @@ macro_rules! export_rule {
 
         impl $crate::bindings::exports::mailgate::rule::evaluator::Guest for MailgateRuleExport {
             fn validate_settings(
-                settings: ::std::vec::Vec<$crate::Setting>,
+                settings: $crate::alloc::vec::Vec<$crate::Setting>,
             ) -> ::core::result::Result<(), $crate::SettingError> {
                 <$rule as $crate::Rule>::validate_settings(&$crate::Settings::new(settings))
             }
 
             fn evaluate(
-                settings: ::std::vec::Vec<$crate::Setting>,
+                settings: $crate::alloc::vec::Vec<$crate::Setting>,
                 message: $crate::Message,
-            ) -> ::core::result::Result<::std::vec::Vec<$crate::Action>, ::std::string::String> {
+            ) -> ::core::result::Result<$crate::alloc::vec::Vec<$crate::Action>, $crate::alloc::string::String> {
                 <$rule as $crate::Rule>::evaluate(&$crate::Settings::new(settings), &message)
             }
         }

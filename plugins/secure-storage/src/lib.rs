@@ -5,6 +5,14 @@
 //! rescans stored files over time, so malware that is unknown on the day of
 //! arrival is still caught before the recipient downloads it.
 
+#![no_std]
+
+extern crate alloc;
+
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
 use mailgate_rule_sdk::{Action, Message, Rule, Settings, export_rule};
 
 struct SecureStorage;
@@ -23,5 +31,7 @@ impl Rule for SecureStorage {
         ])
     }
 }
+
+mailgate_rule_sdk::no_std_runtime!();
 
 export_rule!(SecureStorage);
