@@ -144,3 +144,20 @@ async fn opportunistic_tls_accepts_self_signed_relay() {
     assert_delivered(&gateway, &sink).await;
     gateway.shutdown().await;
 }
+
+#[tokio::test]
+async fn relay_restart_between_messages_delivers_both() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let first = SmtpSink::start().await;
+    let address = first.address;
+    let gateway = start_gateway(relays_config(data_dir.path(), &[address])).await;
+    assert_delivered(&gateway, &first).await;
+
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let second = SmtpSink::start_on(address).await;
+
+    assert_delivered(&gateway, &second).await;
+    assert_delivered(&gateway, &second).await;
+    gateway.shutdown().await;
+}

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::pool::ConnectionPool;
 use crate::relay::RelayConfig;
 
 /// Order in which the relays of a group get the messages.
@@ -19,12 +20,14 @@ pub enum Balance {
     RoundRobin,
 }
 
-/// The relays of the next hop. Clones share the round-robin position.
+/// The relays of the next hop. Clones share the round-robin position and
+/// the idle connections.
 #[derive(Clone, Debug)]
 pub struct RelayGroup {
     relays: Vec<RelayConfig>,
     balance: Balance,
     next: Arc<AtomicUsize>,
+    pool: Arc<ConnectionPool>,
 }
 
 impl RelayGroup {
@@ -33,12 +36,17 @@ impl RelayGroup {
         if relays.is_empty() {
             return None;
         }
-        Some(RelayGroup { relays, balance, next: Arc::default() })
+        Some(RelayGroup { relays, balance, next: Arc::default(), pool: Arc::default() })
     }
 
     /// Returns the relays in the configured order.
     pub fn relays(&self) -> &[RelayConfig] {
         &self.relays
+    }
+
+    /// Returns the idle connections to the relays.
+    pub(crate) fn pool(&self) -> &ConnectionPool {
+        &self.pool
     }
 
     /// Returns the balance between the relays.

@@ -11,6 +11,7 @@ mod error;
 mod group;
 mod line_endings;
 mod maildir;
+mod pool;
 mod probe;
 mod relay;
 mod tls;
@@ -19,6 +20,7 @@ use std::path::PathBuf;
 
 pub use error::DeliveryError;
 pub use group::{Balance, RelayGroup};
+pub use pool::{IDLE_TIMEOUT, MAX_IDLE_PER_RELAY};
 pub use line_endings::normalize_line_endings;
 pub use probe::probe_recipient;
 pub use relay::RelayConfig;
@@ -110,7 +112,7 @@ async fn deliver_to_group(group: &RelayGroup, envelope: &OutboundEnvelope, messa
     let relays = group.relays().len();
 
     for (attempt, config) in group.attempt_order().enumerate() {
-        match relay::send(config, envelope, message).await {
+        match relay::send(config, group.pool(), envelope, message).await {
             Ok(receipt) => return Ok(receipt),
             Err(error) if error.is_temporary() => {
                 if attempt + 1 < relays {

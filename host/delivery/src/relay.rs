@@ -10,6 +10,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
 use crate::error::DeliveryError;
+use crate::pool::ConnectionPool;
 use crate::tls::{OutboundTls, TlsConnectors};
 use crate::{DeliveryReceipt, OutboundEnvelope};
 
@@ -77,6 +78,14 @@ impl RelayClient {
         }
     }
 
+    /// Resets the session with RSET; fails when the relay closed it.
+    async fn rset(&mut self) -> mail_send::Result<()> {
+        match self {
+            RelayClient::Plain(client) => client.rset().await,
+            RelayClient::Tls(client) => client.rset().await,
+        }
+    }
+
     pub(crate) async fn rcpt_to(&mut self, address: &str) -> mail_send::Result<()> {
         let none = Parameters::default();
         match self {
@@ -97,14 +106,19 @@ impl RelayClient {
     }
 }
 
-/// Sends `message` to the relay.
+/// Sends `message` to the relay, over an idle connection from `pool` when
+/// one is still open, and returns the connection to the pool afterwards.
 pub(crate) async fn send(
     config: &RelayConfig,
+    pool: &ConnectionPool,
     envelope: &OutboundEnvelope,
     message: &[u8],
 ) -> Result<DeliveryReceipt, DeliveryError> {
     let relay = config.address();
-    let mut client = open(config).await?;
+    let mut client = match reused(pool, &relay).await {
+        Some(client) => client,
+        None => open(config).await?,
+    };
     let tls = client.is_tls();
 
     // mail-send ends the data with CR LF . CR LF itself; without this the
@@ -112,10 +126,21 @@ pub(crate) async fn send(
     let body = message.strip_suffix(b"\r\n").unwrap_or(message);
     let outbound = Message::new(envelope.mail_from.as_str(), envelope.rcpt_to.iter().map(String::as_str), body);
     client.send(outbound).await.map_err(|error| map_error(&relay, error))?;
-    client.quit(&relay).await;
+    pool.put(&relay, client);
 
     tracing::info!(%relay, tls, recipients = envelope.rcpt_to.len(), "message relayed");
     Ok(DeliveryReceipt::Relayed { relay })
+}
+
+/// Takes an idle connection to `relay` from `pool` that still answers RSET.
+async fn reused(pool: &ConnectionPool, relay: &str) -> Option<RelayClient> {
+    while let Some(mut client) = pool.take(relay) {
+        match client.rset().await {
+            Ok(()) => return Some(client),
+            Err(error) => tracing::debug!(%relay, error = %map_error(relay, error), "idle connection closed; dropped"),
+        }
+    }
+    None
 }
 
 /// Connects to the relay and sends EHLO. Depending on `config.tls`, then
