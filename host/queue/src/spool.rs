@@ -171,11 +171,14 @@ impl Spool {
 
     /// Removes a finished message. The metadata goes first, so a crash
     /// midway leaves only data files, which the next start removes.
+    ///
+    /// The directory is not synced here: the next accept or update syncs
+    /// it. Until then a crash can bring the message back, and it is
+    /// delivered once more, as after a crash just before the removal.
     pub fn remove(&self, queue_id: &QueueId) -> Result<(), SpoolError> {
         remove_if_present(&self.metadata_path(queue_id))?;
         remove_if_present(&self.data_path(queue_id, Stage::Received))?;
         remove_if_present(&self.data_path(queue_id, Stage::Processed))?;
-        sync_directory(&self.root)?;
         let _ = self.count.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |count| count.checked_sub(1));
         Ok(())
     }
