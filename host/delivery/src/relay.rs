@@ -192,6 +192,11 @@ async fn greet(config: &RelayConfig) -> Result<(SmtpClient<TcpStream>, bool), De
         .connect_plain()
         .await
         .map_err(|error| map_error(&relay, error))?;
+    // Without this, a reused connection waits for delayed ACKs between the
+    // writes of one message (Nagle's algorithm).
+    if let Err(error) = client.stream.set_nodelay(true) {
+        tracing::debug!(%relay, %error, "cannot turn off Nagle's algorithm on the relay connection");
+    }
     let capabilities = client.ehlo(&config.hello_name).await.map_err(|error| map_error(&relay, error))?;
 
     Ok((client, capabilities.has_capability(EXT_START_TLS)))
