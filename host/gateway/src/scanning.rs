@@ -1,8 +1,9 @@
 //! The scan of a message's attachments, before the rules run.
 //!
 //! Every part classified as an attachment is scanned with the engine of
-//! `[scan]`; bodies, inline images and the parts of signed or encrypted
-//! content are not. The verdicts go into the message's history record.
+//! `[scan]`. Bodies, inline images and the parts of signed or encrypted
+//! content are not scanned. The verdicts go into the message's history
+//! record.
 //!
 //! | verdict | effect |
 //! |---|---|

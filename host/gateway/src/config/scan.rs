@@ -31,10 +31,10 @@ pub struct ScanConfig {
     pub metadefender_url: Option<String>,
     /// MetaDefender Core API key, sent in the `apikey` header.
     pub metadefender_api_key: Option<String>,
-    /// What happens when the engine cannot scan (down, timed out, invalid
-    /// reply): `retry-later` (the default: the message waits and is tried
-    /// again), `fail` (the message is rejected or bounced), or
-    /// `pass-with-mark` (delivered; the history marks the part as not scanned).
+    /// Policy for an engine that cannot scan (down, timed out, invalid
+    /// reply). `retry-later` (the default) keeps the message and tries it
+    /// again later. `fail` rejects or bounces it. `pass-with-mark` delivers
+    /// it, and the history marks the part as not scanned.
     pub unavailable: UnavailablePolicy,
 }
 

@@ -179,7 +179,7 @@ impl SmtpServerConfig {
         Ok(())
     }
 
-    /// The settings of a session with a client at `client`.
+    /// Builds the settings of a session with a client at `client`.
     pub(crate) fn session_config(&self, client: IpAddr) -> SessionConfig {
         let client = canonical(client);
         SessionConfig {
