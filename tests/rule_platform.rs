@@ -161,12 +161,25 @@ async fn failure_policy_skip_continues() {
     let sink = SmtpSink::start().await;
     let mut trapping = file_rule("crashing", test_rule("trap"), 1000);
     trapping.on_failure = FailurePolicyConfig::Skip;
-    let gateway = start_gateway(config(data_dir.path(), sink.address, vec![trapping, shipped_rule("secure-storage")])).await;
+    let mut settings = config(data_dir.path(), sink.address, vec![trapping, shipped_rule("secure-storage")]);
+    settings.admin.listen = "127.0.0.1:0".parse().unwrap();
+    settings.admin.token = Some("admin-secret".to_string());
+    let gateway = start_gateway(settings).await;
 
     let reply = send_message(gateway.smtp_address(), &sample("pdf-with-inline-logo.eml")).await;
 
     assert_eq!(reply.code, 250, "{reply:?}");
     assert!(!has_pdf(&sink.next_message().await.data), "the second rule still ran");
+
+    let url = format!("http://{}/admin/rules", gateway.admin_address().unwrap());
+    let status: serde_json::Value =
+        reqwest::Client::new().get(url).bearer_auth("admin-secret").send().await.unwrap().json().await.unwrap();
+    let crashing = &status["rules"][0];
+    assert_eq!(crashing["name"], "crashing");
+    let errors = crashing["recent_errors"].as_array().expect("recent errors listed");
+    assert_eq!(errors.len(), 1, "{status}");
+    assert!(errors[0]["error"].as_str().unwrap().contains("crashing"), "{status}");
+    assert_eq!(status["rules"][1]["recent_errors"].as_array().map(Vec::len), Some(0));
     gateway.shutdown().await;
 }
 

@@ -3,8 +3,9 @@
 //! - `POST /admin/reload`: loads the rules again; `200` with the new rule
 //!   set id, or `422` with the reason when the new set does not load (the
 //!   running set stays).
-//! - `GET /admin/rules`: the rule set in use, with each rule's digest and
-//!   limits.
+//! - `GET /admin/rules`: the rule set in use, with each rule's digest,
+//!   limits, failure policy, settings and its last failures
+//!   (`recent_errors`, at most ten, oldest first).
 //! - `GET /admin/history`: message summaries, newest first; query parameters
 //!   `from`, `to` (RFC 3339), `sender`, `recipient`, `subject`,
 //!   `message_id`, `outcome`, `limit`, `offset`. The reply carries the total
@@ -151,10 +152,17 @@ async fn rules(State(state): State<AdminState>, headers: HeaderMap) -> Response 
             };
             let settings: serde_json::Map<String, serde_json::Value> =
                 definition.settings.iter().map(|(name, value)| (name.clone(), json!(value))).collect();
+            let recent_errors: Vec<_> = configured
+                .recent_errors
+                .list()
+                .into_iter()
+                .map(|recent| json!({"at": recent.at.to_rfc3339(), "error": recent.error}))
+                .collect();
             json!({
                 "name": rule.name(),
                 "source": source,
                 "sha256": rule.digest(),
+                "recent_errors": recent_errors,
                 "timeout_ms": limits.timeout.as_millis() as u64,
                 "max_memory_bytes": limits.max_memory_bytes,
                 "on_failure": on_failure,

@@ -26,6 +26,7 @@ mod queue_runner;
 mod queue_worker;
 mod reload;
 mod report;
+mod rule_errors;
 mod rule_set;
 mod scanning;
 
@@ -41,4 +42,5 @@ pub use pipeline::{Pipeline, PipelineSettings};
 pub use plan::Plan;
 pub use reload::{ReloadError, Reloader};
 pub use scanning::ScanStage;
+pub use rule_errors::{MAX_RECENT_ERRORS, RecentError, RecentErrors};
 pub use rule_set::{ConfiguredRule, RuleSet, RuleSetId, SharedRuleSet};

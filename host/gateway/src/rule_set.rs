@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::config::{Config, FailurePolicyConfig, RuleConfig};
 use crate::matching::{Direction, MatchConditions};
 use crate::plan::Plan;
+use crate::rule_errors::RecentErrors;
 
 /// Id of a rule set: the first 12 hex digits of a SHA-256 over every rule's
 /// name, component digest, settings, limits, conditions and policy, in
@@ -46,6 +47,8 @@ pub struct ConfiguredRule {
     pub rule: LoadedRule,
     /// Conditions that select its messages.
     pub conditions: MatchConditions,
+    /// Its last failures in this rule set.
+    pub recent_errors: RecentErrors,
 }
 
 /// What one rule did with one message.
@@ -88,7 +91,11 @@ impl RuleSet {
         let mut rules = Vec::with_capacity(ordered.len());
         for rule_config in ordered {
             let rule = engine.load(&definition(rule_config))?;
-            rules.push(ConfiguredRule { rule, conditions: MatchConditions::new(&rule_config.conditions) });
+            rules.push(ConfiguredRule {
+                rule,
+                conditions: MatchConditions::new(&rule_config.conditions),
+                recent_errors: RecentErrors::default(),
+            });
         }
 
         let id = rule_set_id(&rules);
@@ -131,6 +138,7 @@ impl RuleSet {
                     evaluation.runs.push((name, RuleRun::Ran(actions)));
                 }
                 Err(failure) => {
+                    configured.recent_errors.record(failure.to_string());
                     evaluation.runs.push((name.clone(), RuleRun::Failed(failure.to_string())));
                     match rule.definition().on_failure {
                         FailurePolicy::TemporaryFailure => {

@@ -106,6 +106,7 @@ fn rule_card(configured: &ConfiguredRule) -> String {
         format!("<table><thead><tr><th>Setting</th><th>Value</th></tr></thead><tbody>{rows}</tbody></table>")
     };
     let memory_mib = limits.max_memory_bytes as f64 / (1024.0 * 1024.0);
+    let recent_errors = recent_errors_html(configured);
 
     format!(
         "<div class=\"card\"><h2>{}</h2><dl class=\"facts\">\
@@ -114,10 +115,26 @@ fn rule_card(configured: &ConfiguredRule) -> String {
          <dt>Time limit</dt><dd>{} ms</dd>\
          <dt>Memory limit</dt><dd>{memory_mib:.0} MiB <span class=\"muted\">({} bytes)</span></dd>\
          <dt>On failure</dt><dd>{on_failure}</dd>\
-         <dt>Settings</dt><dd>{settings}</dd></dl></div>",
+         <dt>Settings</dt><dd>{settings}</dd>\
+         <dt>Recent errors</dt><dd>{recent_errors}</dd></dl></div>",
         escape(rule.name()),
         escape(rule.digest()),
         limits.timeout.as_millis(),
         limits.max_memory_bytes,
     )
+}
+
+/// Lists the rule's last failures, newest first, or says there were none.
+fn recent_errors_html(configured: &ConfiguredRule) -> String {
+    let errors = configured.recent_errors.list();
+    if errors.is_empty() {
+        return "<span class=\"muted\">none since the rules were loaded</span>".to_string();
+    }
+
+    let items: String = errors
+        .iter()
+        .rev()
+        .map(|recent| format!("<li><span class=\"mono\">{}</span> {}</li>", recent.at.format("%Y-%m-%d %H:%M:%S UTC"), escape(&recent.error)))
+        .collect();
+    format!("<ul class=\"errors\">{items}</ul>")
 }
