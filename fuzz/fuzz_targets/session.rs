@@ -56,7 +56,7 @@ fuzz_target!(|input: &[u8]| {
 
         while let Some(event) = session.next_event() {
             match event {
-                Event::Reply(reply) => check_reply(&reply.to_bytes()),
+                Event::Reply(reply) | Event::RelayDenied { reply, .. } => check_reply(&reply.to_bytes()),
                 Event::Message(message) => {
                     assert!(message.data.len() <= MAX_MESSAGE_SIZE);
                     assert!(!message.rcpt_to.is_empty());

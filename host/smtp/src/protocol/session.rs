@@ -48,6 +48,9 @@ pub enum Event {
     /// Check this recipient, then call [`Session::recipient_verified`] with
     /// the verdict and send the reply it returns.
     VerifyRecipient(RecipientToVerify),
+    /// The relay policy rejected `recipient`: send `reply`. A separate event
+    /// so the owner can log the rejection with the client's address.
+    RelayDenied { recipient: String, reply: Reply },
 }
 
 /// Envelope and text of one message whose data ended with CR LF `.` CR LF.
@@ -444,8 +447,8 @@ impl Session {
         if transaction.rcpt_to.len() >= self.config.max_recipients {
             return Event::Reply(Reply::new(452, "4.5.3", "too many recipients"));
         }
-        if let Some(rejection) = self.config.relay.check(&forward_path) {
-            return Event::Reply(rejection);
+        if let Some(reply) = self.config.relay.check(&forward_path) {
+            return Event::RelayDenied { recipient: forward_path, reply };
         }
 
         if self.config.verify_recipients {

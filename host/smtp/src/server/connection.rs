@@ -103,6 +103,10 @@ impl<H: MessageHandler> Connection<H> {
             while let Some(event) = session.next_event() {
                 match event {
                     Event::Reply(reply) => reply.write_to(&mut output),
+                    Event::RelayDenied { recipient, reply } => {
+                        info!(%recipient, client = %self.peer.ip(), "recipient rejected: relaying denied");
+                        reply.write_to(&mut output);
+                    }
                     Event::Message(message) => {
                         self.send(&mut stream, &mut output).await?;
                         *messages += 1;

@@ -40,6 +40,7 @@ fn run(session: &mut Session, input: &[u8]) -> (Vec<String>, Vec<CompletedMessag
             Event::Close => replies.push("<close>".to_string()),
             Event::StartTls => replies.push("<starttls>".to_string()),
             Event::VerifyRecipient(request) => replies.push(format!("<verify {}>", request.recipient)),
+            Event::RelayDenied { reply, .. } => replies.push(reply.to_string()),
         }
     }
 
