@@ -224,7 +224,7 @@ fn config_error(error: ConfigError) -> GatewayError {
     }
 }
 
-/// The scan of attachments in the mail flow, when enabled.
+/// Builds the scan of attachments in the mail flow, when it is enabled.
 fn scan_stage(config: &Config) -> Result<Option<ScanStage>, GatewayError> {
     if !config.scan.enabled {
         tracing::warn!("attachments are not scanned: scan.enabled is false");
@@ -235,7 +235,8 @@ fn scan_stage(config: &Config) -> Result<Option<ScanStage>, GatewayError> {
     Ok(Some(ScanStage::new(engine, config.scan.unavailable)))
 }
 
-/// The look-ahead against the SMTP next hop, when configured.
+/// Builds the recipient look-ahead against the SMTP next hop, when it is
+/// configured.
 fn recipient_lookahead(config: &Config, delivery: &Delivery) -> Option<RecipientLookahead> {
     if config.smtp.recipient_lookahead != LookaheadMode::NextHop {
         return None;
@@ -426,7 +427,7 @@ impl RunningGateway {
         self.reloader.current_id()
     }
 
-    /// The history store, when the history is enabled.
+    /// Returns the history store, when the history is enabled.
     pub fn history(&self) -> Option<&AsyncHistoryStore> {
         self.history.as_ref()
     }
@@ -456,7 +457,8 @@ impl RunningGateway {
         self.builtin_vault.as_ref().map(|vault| vault.rest_url())
     }
 
-    /// The built-in vault, when it runs; used to rescan its files at once.
+    /// Returns the built-in vault, when it runs, so its files can be
+    /// rescanned at once.
     pub fn builtin_vault(&self) -> Option<Arc<RunningVault>> {
         self.builtin_vault.clone()
     }

@@ -51,7 +51,7 @@ pub struct ConfiguredRule {
     pub recent_errors: RecentErrors,
 }
 
-/// What one rule did with one message.
+/// Result of one rule on one message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RuleRun {
     /// The rule's match conditions did not select the message.

@@ -132,14 +132,14 @@ pub enum Outcome {
     },
     /// The message was accepted (250) and later failed for good: a
     /// permanent error of the next hop, or the maximum queue age. The
-    /// reason says whether the sender got a bounce; a message with the null
-    /// sender gets none.
+    /// reason states whether the sender got a bounce. A message with the
+    /// null sender gets none.
     Bounced {
         /// The failure and what became of the message.
         reason: String,
     },
     /// A rule blocked the message: 550 in before-queue mode, a bounce in
-    /// after-queue mode (the reason says so).
+    /// after-queue mode (the reason then names the bounce).
     Blocked {
         /// Name of the blocking rule.
         rule: String,

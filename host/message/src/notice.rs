@@ -18,11 +18,12 @@ pub struct Link {
 pub struct Withheld {
     /// File name from the message.
     pub file_name: String,
-    /// Why the file was removed, for the recipient to read.
+    /// Reason for the removal, for the recipient to read.
     pub reason: String,
 }
 
-/// What the notice lists; it is added only when one list is not empty.
+/// Entries of the notice. The notice is added only when a list is not
+/// empty.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct NoticeContent<'a> {
     pub(crate) links: &'a [Link],

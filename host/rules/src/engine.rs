@@ -50,7 +50,7 @@ const TABLE_KEEP_RESIDENT_BYTES: usize = 16 * 1024;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolSize {
     /// Maximum number of rule instances alive at once. Each running rule
-    /// invocation holds one; an invocation beyond the pool fails to
+    /// invocation uses one; an invocation beyond the pool fails to
     /// instantiate.
     pub max_instances: u32,
     /// Linear memory of one slot, in bytes: the largest memory limit any
@@ -84,7 +84,7 @@ impl RuleEngine {
         config.epoch_interruption(true);
         if let Some(pool) = pool {
             let mut pooling = PoolingAllocationConfig::default();
-            // A Rust rule component holds a few core instances, one memory
+            // A Rust rule component contains a few core instances, one memory
             // and a few tables; the totals leave room for that per instance.
             pooling
                 .total_component_instances(pool.max_instances)

@@ -77,7 +77,7 @@ type EvaluateFunc<'a> = TypedFunc<(&'a [wit::Setting], &'a wit::Message), (Resul
 /// `validate-settings` of the evaluator interface.
 type ValidateSettingsFunc<'a> = TypedFunc<(&'a [wit::Setting],), (Result<(), wit::SettingError>,)>;
 
-/// Where the evaluator's functions sit among the component's exports,
+/// Positions of the evaluator's functions among the component's exports,
 /// looked up once at load time instead of by name for every message.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RuleExports {

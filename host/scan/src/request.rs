@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// An attachment to scan: its bytes and what the email says about it.
+/// An attachment to scan: its bytes and what the email declares about it.
 #[derive(Clone, Copy)]
 pub struct ScanRequest<'a> {
     /// The file name from the email, when the part has one.

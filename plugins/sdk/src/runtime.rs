@@ -39,7 +39,7 @@ pub struct ArenaAllocator {
 unsafe impl Sync for ArenaAllocator {}
 
 impl ArenaAllocator {
-    /// An allocator that claims the heap at its first allocation.
+    /// Creates an allocator that claims the heap at its first allocation.
     pub const fn new() -> ArenaAllocator {
         ArenaAllocator { arena: UnsafeCell::new(Arena { next: 0, end: 0 }) }
     }
@@ -153,8 +153,9 @@ fn grow_memory(pages: usize) -> bool {
     core::arch::wasm32::memory_grow(0, pages) != usize::MAX
 }
 
-/// The canonical ABI's `cabi_realloc` over `allocator`: the host calls it
-/// to place the message view in the rule's memory.
+/// Allocates or resizes a block in `allocator` for the canonical ABI's
+/// `cabi_realloc`, which the host calls to place the message view in the
+/// rule's memory.
 ///
 /// # Safety
 ///

@@ -124,7 +124,8 @@ fn rule_card(configured: &ConfiguredRule) -> String {
     )
 }
 
-/// Lists the rule's last failures, newest first, or says there were none.
+/// Renders the rule's last failures, newest first, or a note that there
+/// were none.
 fn recent_errors_html(configured: &ConfiguredRule) -> String {
     let errors = configured.recent_errors.list();
     if errors.is_empty() {

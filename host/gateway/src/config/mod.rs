@@ -47,7 +47,7 @@ pub struct Config {
     pub queue: QueueConfig,
     /// Scanning and sanitization of attachments.
     pub scan: ScanConfig,
-    /// How rule sets are loaded and swapped.
+    /// Loading and hot swap of rule sets.
     pub rule_set: RuleSetConfig,
     /// The administration endpoint.
     pub admin: AdminConfig,
@@ -119,12 +119,11 @@ pub struct SmtpConfig {
     /// Client networks, in CIDR form, that may send to any domain, besides
     /// `trusted_networks`. Default loopback: `127.0.0.0/8` and `::1/128`.
     pub relay_networks: Vec<IpNet>,
-    /// Check each recipient at RCPT time: `off` (default) or `next-hop`,
-    /// which asks the relay in `delivery.relay` with `MAIL FROM:<>` and
-    /// `RCPT TO`.
+    /// Recipient check at RCPT time: `off` (default) or `next-hop`, which
+    /// probes the relays of `delivery` with `MAIL FROM:<>` and `RCPT TO`.
     pub recipient_lookahead: LookaheadMode,
-    /// How long a next hop's answer about a recipient is reused, in
-    /// seconds. Default 600.
+    /// Time a next hop's reply about a recipient is cached, in seconds.
+    /// Default 600.
     pub lookahead_cache_secs: u64,
     /// When the client gets 250: `after-queue` (the default) once the
     /// message is in the spool, `before-queue` once the next hop took it.
@@ -336,7 +335,7 @@ pub struct DeliveryConfig {
     pub timeout_secs: u64,
     /// Several relays as `host:port`, instead of `relay`. Default none.
     pub relays: Vec<String>,
-    /// How messages are spread over `relays`: `failover` (default) or
+    /// Order in which messages go to `relays`: `failover` (default) or
     /// `round-robin`.
     pub balance: BalanceConfig,
     /// STARTTLS to the relays: `opportunistic` (default), `required` or

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::{Config, ConfigError};
 
-/// How recipients are checked at RCPT time, after the relay check.
+/// Recipient check at RCPT time, after the relay check.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LookaheadMode {
@@ -21,7 +21,7 @@ pub enum LookaheadMode {
 }
 
 impl Config {
-    /// The accepted domains as patterns.
+    /// Parses the accepted domains into patterns.
     ///
     /// # Errors
     ///
@@ -46,7 +46,7 @@ impl Config {
         networks
     }
 
-    /// How long a reply of the next hop to a look-ahead probe is cached.
+    /// Returns the time a next hop's reply to a look-ahead probe is cached.
     pub fn lookahead_cache_duration(&self) -> Duration {
         Duration::from_secs(self.smtp.lookahead_cache_secs)
     }

@@ -18,7 +18,7 @@ pub struct RecipientToVerify {
     pub recipient: String,
 }
 
-/// What the handler decided about one recipient.
+/// Handler decision about one recipient.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RecipientVerdict {
     /// The recipient is taken: `250 2.1.5`.
@@ -48,7 +48,7 @@ impl RecipientVerdict {
     }
 }
 
-/// The reply to a recipient that was taken.
+/// Builds the reply to a recipient that was taken.
 pub(crate) fn recipient_ok() -> Reply {
     Reply::new(250, "2.1.5", "recipient OK")
 }

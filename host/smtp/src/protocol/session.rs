@@ -439,7 +439,7 @@ impl Session {
     }
 
     /// Checks a recipient against the transaction, the recipient limit and
-    /// the relay policy, then takes it or asks the owner about it.
+    /// the relay policy, then takes it or hands it to the owner to verify.
     fn rcpt(&mut self, forward_path: String) -> Event {
         let Some(transaction) = &mut self.transaction else {
             return Event::Reply(Reply::new(503, "5.5.1", "send MAIL first"));
