@@ -8,7 +8,7 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 /// Version of the `mailgate:rule` WIT package this host implements.
-pub const INTERFACE_VERSION: &str = "0.2.0";
+pub const INTERFACE_VERSION: &str = "0.3.0";
 
 /// Interface name without the version.
 const EXPORT_PREFIX: &str = "mailgate:rule/evaluator@";
