@@ -4,7 +4,7 @@
 //! The plugins are their own Cargo workspace with their own target directory
 //! (`plugins/target`), so this nested build does not wait on the lock of the
 //! outer one. When the toolchain lacks the `wasm32-wasip2` target, the script
-//! installs it with rustup, which reads `rust-toolchain.toml`.
+//! adds it with rustup (`scripts/test` adds it before cargo starts).
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -63,24 +63,22 @@ fn ensure_target_installed(workspace: &Path) {
         return;
     }
 
-    // `rustup toolchain install` without arguments installs what
-    // `rust-toolchain.toml` names, targets included.
+    // `rustup target add` adds only the target's standard library. It runs
+    // first because `rustup toolchain install` may reinstall the running
+    // toolchain's components, which removes `rustc` for a moment and fails
+    // the compilers that cargo runs beside this script.
     println!("cargo:warning=installing the {TARGET} target with rustup");
-    let _ = Command::new("rustup")
-        .args(["toolchain", "install"])
-        .current_dir(workspace)
-        .env_remove("RUSTUP_TOOLCHAIN")
-        .status();
+    let mut command = Command::new("rustup");
+    command.args(["target", "add", TARGET]).current_dir(workspace);
+    if let Ok(toolchain) = env::var("RUSTUP_TOOLCHAIN") {
+        command.args(["--toolchain", &toolchain]);
+    }
+    let _ = command.status();
 
-    // A toolchain chosen on the command line (`cargo +nightly`) is not the
-    // pinned one: add the target to it directly.
+    // Without rustup's toolchain variable, `rustup toolchain install` in the
+    // workspace installs what `rust-toolchain.toml` names, targets included.
     if !target_installed() {
-        let mut command = Command::new("rustup");
-        command.args(["target", "add", TARGET]);
-        if let Ok(toolchain) = env::var("RUSTUP_TOOLCHAIN") {
-            command.args(["--toolchain", &toolchain]);
-        }
-        let _ = command.status();
+        let _ = Command::new("rustup").args(["toolchain", "install"]).current_dir(workspace).status();
     }
 
     assert!(

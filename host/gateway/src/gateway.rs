@@ -115,6 +115,7 @@ impl Gateway {
             hostname: config.smtp.hostname.clone(),
             trusted_networks: config.smtp.trusted_networks.clone(),
             add_rule_set_header: config.rule_set.add_header,
+            upload_failure: config.vault.upload_failure,
         };
         let history = open_history(&config).await?;
         let pruner = history.clone().and_then(|store| spawn_pruner(store, config.history.retention_days));

@@ -29,10 +29,11 @@ mod report;
 mod rule_errors;
 mod rule_set;
 mod scanning;
+mod uploads;
 
 pub use config::{
     AdminConfig, BalanceConfig, BuiltinVaultConfig, Config, ConfigError, DeliveryConfig, DirectionConfig, FailurePolicyConfig,
-    LookaheadMode, MatchConfig, OutboundTlsConfig, QueueConfig, RuleConfig, RuleSetConfig, ScanConfig, ScanEngineConfig, SmtpConfig, SmtpMode, VaultConfig,
+    LookaheadMode, MatchConfig, OutboundTlsConfig, QueueConfig, RuleConfig, RuleSetConfig, ScanConfig, ScanEngineConfig, SmtpConfig, SmtpMode, UploadFailurePolicy, VaultConfig,
 };
 pub use failure::ProcessError;
 pub use gateway::{Gateway, GatewayError, RunningGateway};

@@ -161,6 +161,12 @@ fn action_kind(action: &Action) -> &'static str {
         Action::UploadParts(_) => "upload_parts",
         Action::LinkUploads => "link_uploads",
         Action::Block(_) => "block",
+        Action::SkipScan(_) => "skip_scan",
+        Action::Sanitize(_) => "sanitize",
+        Action::UploadBlocked(_) => "upload_blocked",
+        Action::UploadOriginals(_) => "upload_originals",
+        Action::RemoveAboveSize { .. } => "remove_above_size",
+        Action::AddNotice { .. } => "add_notice",
     }
 }
 

@@ -2,11 +2,20 @@
 //!
 //! The steps, in order:
 //! 1. parse and classify the parts;
-//! 2. run every rule in a fresh sandbox and merge the actions into a [`Plan`];
-//! 3. reject a blocked message, without any vault action;
-//! 4. upload the chosen attachments as one group into the message's folder;
-//! 5. rewrite the message and prepend a `Received` header;
-//! 6. deliver.
+//! 2. run every rule in a fresh sandbox (stage `before-scan`) and merge the
+//!    actions into a [`Plan`]; reject a blocked message, without any scan or
+//!    vault action;
+//! 3. scan the attachments that no rule excluded;
+//! 4. sanitize the attachments that rules asked for and the scan did not
+//!    block;
+//! 5. run every rule again with the verdicts (stage `after-scan`), merge
+//!    the actions into the plan, and reject a blocked message, again without
+//!    any vault action;
+//! 6. remove the blocked attachments and upload the chosen files as one
+//!    group into the message's folder;
+//! 7. rewrite the message (sanitized files in place, removed parts cut out,
+//!    the notice added) and prepend a `Received` header;
+//! 8. deliver.
 //!
 //! Any failure ends processing before delivery, so a message is never passed
 //! on unprocessed. In before-queue mode [`Pipeline`] is the SMTP handler and
@@ -14,26 +23,30 @@
 //! after-queue mode the queue worker calls [`Pipeline::prepare`] and
 //! [`Pipeline::deliver`] separately and retries or bounces.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::Utc;
-use mailgate_delivery::{Delivery, OutboundEnvelope};
-use mailgate_message::{Envelope, FolderName, Link, ParsedMessage, Rewrite, StorageNames, rewrite};
 use ipnet::IpNet;
-use mailgate_history::{AsyncHistoryStore, AttachmentRecord, MessageRecord, UploadStatus};
+use mailgate_delivery::{Delivery, OutboundEnvelope};
+use mailgate_history::{AsyncHistoryStore, MessageRecord};
+use mailgate_message::{Envelope, FolderName, Link, ParsedMessage, PartId, Rewrite, rewrite};
+use mailgate_rules::{PartSanitization, ScanFacts};
 use mailgate_smtp::{MessageHandler, Outcome, ReceivedMessage, RecipientToVerify, RecipientVerdict};
 use mailgate_vault::{UploadFile, VaultClient};
 use tracing::Instrument;
 
+use crate::config::UploadFailurePolicy;
 use crate::failure::ProcessError;
 use crate::ids::QueueId;
 use crate::lookahead::RecipientLookahead;
-use crate::scanning::{MessageScan, ScanStage};
 use crate::matching::Direction;
 use crate::plan::Plan;
 use crate::report::{ProcessReport, failed_upload, outcome_of};
-use crate::rule_set::{Evaluation, RuleSet, SharedRuleSet};
+use crate::rule_set::{Evaluation, RuleSet, SharedRuleSet, join_runs};
+use crate::scanning::{MessageScan, ScanStage};
+use crate::uploads::{SanitizedFile, UploadKind, planned_uploads, record_failed, record_uploaded};
 
 /// Settings of the pipeline that do not change while the gateway runs.
 #[derive(Clone, Debug)]
@@ -46,6 +59,8 @@ pub struct PipelineSettings {
     pub trusted_networks: Vec<IpNet>,
     /// Whether to add the `X-Mailgate-Rule-Set` header.
     pub add_rule_set_header: bool,
+    /// What happens to a message whose upload fails.
+    pub upload_failure: UploadFailurePolicy,
 }
 
 /// The message handler the SMTP server calls.
@@ -94,18 +109,17 @@ impl Pipeline {
         self.deliver(&envelope, &outbound).await
     }
 
-    /// Runs steps 1 to 5 on the message `data` from `client_address`: parse,
-    /// rules, block, upload and rewrite. Returns the outbound message with
-    /// its trace headers, ready for delivery, and fills `report`.
+    /// Runs steps 1 to 7 on the message `data` from `client_address`: parse,
+    /// rules, scan, sanitize, rules again, upload and rewrite. Returns the
+    /// outbound message with its trace headers, ready for delivery, and
+    /// fills `report`.
     pub(crate) async fn prepare(
         &self,
         data: Vec<u8>,
         client_address: Option<IpAddr>,
         report: &mut ProcessReport,
     ) -> Result<Vec<u8>, ProcessError> {
-        let arrival = report.received_at;
         let envelope = report.envelope.clone();
-
         let direction = Direction::of(client_address, &self.settings.trusted_networks);
         let rule_set = self.rule_set.load_full();
         tracing::Span::current().record("rule_set", rule_set.id().as_str());
@@ -117,33 +131,38 @@ impl Pipeline {
         tracing::Span::current().record("message_id", message_id.as_str());
         tracing::info!(size = message.raw.len(), parts = message.parts.len(), ?direction, "message received");
 
+        let stage = RuleStage { rule_set: &rule_set, message: &message, envelope: &envelope, direction };
+        let mut plan = stage.run(None, report).await?;
+
         let scan = match &self.scan {
-            Some(stage) => stage.scan(&message).await?,
-            None => MessageScan::default(),
+            Some(scanner) => scanner.scan(&message, &plan.skip_scan).await?,
+            None => MessageScan::scanning_off(&message),
         };
         report.part_verdicts = scan.verdicts.clone();
 
-        let evaluation = run_rules(rule_set.clone(), &message, &envelope, direction).await?;
-        crate::metrics::count_rule_actions(&evaluation.runs);
-        report.rule_runs = evaluation.runs;
-        if let Some(failure) = evaluation.temporary_failure {
-            return Err(ProcessError::Rule(failure));
-        }
-        let mut plan = evaluation.plan;
-        if let Some((rule, reason)) = plan.block {
-            tracing::info!(%rule, %reason, "message blocked");
-            return Err(ProcessError::Blocked { rule, reason });
-        }
-        let withheld = scan.apply(&mut plan);
+        let sanitized = self.sanitize(&message, &plan, &scan).await;
+        mark_sanitized(report, &sanitized);
 
-        let links = self.upload(&message, &plan, &envelope, arrival, report).await?;
-        let changes = Rewrite { remove: plan.remove.clone(), links: if plan.link { links } else { Vec::new() }, withheld };
+        let facts = ScanFacts { scans: scan.states.clone(), sanitized: sanitization_facts(&message, &sanitized) };
+        plan.merge(stage.run(Some(facts), report).await?);
+
+        let withheld = scan.apply(&mut plan);
+        let uploaded = self.upload(&message, &mut plan, &scan, &sanitized, &envelope, report).await?;
+
+        let changes = Rewrite {
+            remove: plan.remove.clone(),
+            links: if plan.link { uploaded.links } else { Vec::new() },
+            withheld: withheld.into_iter().map(|(_, withheld)| withheld).collect(),
+        };
+        // TODO: hand the sanitized files (`sanitized`), the rule notices
+        // (`plan.notes`) and the vault links of uploaded blocked files
+        // (`uploaded.blocked`) to the rewrite.
         let rewritten = rewrite(&message, &changes);
         tracing::info!(removed = plan.remove.len(), uploaded = plan.upload.len(), linked = changes.links.len(), "message processed");
         Ok(self.with_trace_headers(&report.queue_id, &envelope, &rule_set, &rewritten))
     }
 
-    /// Step 6: hands `message` to the next hop for `envelope` and returns
+    /// Step 8: hands `message` to the next hop for `envelope` and returns
     /// the next hop's receipt as text.
     pub(crate) async fn deliver(&self, envelope: &OutboundEnvelope, message: &[u8]) -> Result<String, ProcessError> {
         let receipt = self.delivery.deliver(envelope, message).await?;
@@ -151,66 +170,72 @@ impl Pipeline {
         Ok(receipt.to_string())
     }
 
-    /// Uploads the planned parts as one group and returns a link per part,
-    /// in part order. Records the outcome of every removed or uploaded part
-    /// in `report`.
+    /// Sanitizes the attachments that rules asked for and the scan did not
+    /// block; returns the rewritten files by part.
+    async fn sanitize(&self, _message: &ParsedMessage, plan: &Plan, scan: &MessageScan) -> BTreeMap<PartId, SanitizedFile> {
+        let requested: Vec<PartId> = plan.sanitize.iter().copied().filter(|id| !scan.is_blocked(*id)).collect();
+        if !requested.is_empty() {
+            // TODO: run the sanitize stage on `requested`.
+            tracing::warn!(parts = requested.len(), "sanitization requested but not available; attachments kept as received");
+        }
+        BTreeMap::new()
+    }
+
+    /// Uploads the planned files as one group into the message's folder and
+    /// records the outcome of every removed or uploaded part in `report`.
+    ///
+    /// When the upload fails and `vault.upload_failure` is
+    /// `keep-attachment`, attachments that were to leave the message stay
+    /// in it, unless the group holds blocked files or originals of
+    /// sanitized files, which cannot go back into the message; the message
+    /// is then retried later, as with `retry-later`.
     async fn upload(
         &self,
         message: &ParsedMessage,
-        plan: &Plan,
+        plan: &mut Plan,
+        scan: &MessageScan,
+        sanitized: &BTreeMap<PartId, SanitizedFile>,
         envelope: &Envelope,
-        arrival: chrono::DateTime<Utc>,
         report: &mut ProcessReport,
-    ) -> Result<Vec<Link>, ProcessError> {
-        let folder = FolderName::for_message(&self.settings.root_folder, message, &envelope.mail_from, arrival);
-        let mut names = StorageNames::new();
-        let mut files = Vec::new();
-        for id in plan.remove.union(&plan.upload) {
-            let Some(part) = message.part(*id) else { continue };
-            let uploading = plan.upload.contains(id);
-            let file_name = names.assign(part);
-            report.attachments.push(AttachmentRecord {
-                part_id: id.0,
-                file_name: file_name.clone(),
-                size: part.size(),
-                folder: if uploading { folder.to_string() } else { String::new() },
-                upload: UploadStatus::NotUploaded,
-            });
-            if uploading {
-                files.push(UploadFile {
-                    folder: folder.to_string(),
-                    file_name,
-                    content: bytes::Bytes::copy_from_slice(&part.content),
-                });
-            }
-        }
-        if files.is_empty() {
-            return Ok(Vec::new());
+    ) -> Result<UploadedLinks, ProcessError> {
+        let folder = FolderName::for_message(&self.settings.root_folder, message, &envelope.mail_from, report.received_at);
+        let blocked = |id: PartId| scan.is_blocked(id);
+        let uploads = planned_uploads(message, plan, &blocked, sanitized, &folder.to_string(), report);
+        if uploads.is_empty() {
+            return Ok(UploadedLinks::default());
         }
 
-        let uploaded = match crate::metrics::count_upload(self.vault.upload_group(&files).await) {
-            Ok(uploaded) => uploaded,
+        let files: Vec<UploadFile> = uploads.iter().map(|upload| upload.file.clone()).collect();
+        let stored = match crate::metrics::count_upload(self.vault.upload_group(&files).await) {
+            Ok(stored) => stored,
             Err(error) => {
-                tracing::error!(%error, %folder, files = files.len(), "upload failed; message gets a temporary failure");
-                let status = failed_upload(&error);
-                for record in report.attachments.iter_mut().filter(|record| !record.folder.is_empty()) {
-                    record.upload = status.clone();
+                record_failed(&uploads, &failed_upload(&error), report);
+                let only_attachments = uploads.iter().all(|upload| upload.kind == UploadKind::Attachment);
+                if self.settings.upload_failure == UploadFailurePolicy::KeepAttachment && only_attachments {
+                    tracing::warn!(%error, %folder, files = files.len(), "upload failed; attachments stay in the message");
+                    for upload in &uploads {
+                        plan.remove.remove(&upload.part);
+                    }
+                    return Ok(UploadedLinks::default());
                 }
+                tracing::error!(%error, %folder, files = files.len(), "upload failed; message gets a temporary failure");
                 return Err(error.into());
             }
         };
-        tracing::info!(%folder, files = uploaded.len(), "attachments uploaded");
+        tracing::info!(%folder, files = stored.len(), "attachments uploaded");
+        record_uploaded(&uploads, &stored, report);
 
-        let uploaded_records = report.attachments.iter_mut().filter(|record| !record.folder.is_empty());
-        for (record, stored) in uploaded_records.zip(uploaded.iter()) {
-            record.upload = UploadStatus::Uploaded { file_id: stored.file_id.to_string(), file_url: stored.file_url.clone() };
+        let mut links = UploadedLinks::default();
+        for (upload, stored) in uploads.iter().zip(stored) {
+            let link = Link { file_name: stored.file_name, url: stored.file_url, size: upload.file.content.len() as u64 };
+            match upload.kind {
+                UploadKind::Blocked => {
+                    links.blocked.insert(upload.part, link);
+                }
+                UploadKind::Attachment | UploadKind::Original => links.links.push(link),
+            }
         }
-
-        Ok(uploaded
-            .into_iter()
-            .zip(files.iter())
-            .map(|(stored, file)| Link { file_name: stored.file_name, url: stored.file_url, size: file.content.len() as u64 })
-            .collect())
+        Ok(links)
     }
 
     /// Stores the report with its outcome; a history that cannot be written
@@ -299,6 +324,71 @@ impl MessageHandler for Pipeline {
     }
 }
 
+/// The links an upload gave: one per uploaded attachment or original, in
+/// upload order, and one per uploaded blocked attachment, by part.
+#[derive(Debug, Default)]
+struct UploadedLinks {
+    links: Vec<Link>,
+    blocked: BTreeMap<PartId, Link>,
+}
+
+/// One message's rule runs: the same rule set, message and envelope in
+/// both stages.
+struct RuleStage<'a> {
+    rule_set: &'a Arc<RuleSet>,
+    message: &'a Arc<ParsedMessage>,
+    envelope: &'a Envelope,
+    direction: Direction,
+}
+
+impl RuleStage<'_> {
+    /// Runs the rules before the scan (`facts` is `None`) or after it, and
+    /// joins their runs into `report`.
+    ///
+    /// # Errors
+    ///
+    /// [`ProcessError::Rule`] when a rule failed under the temporary-failure
+    /// policy, [`ProcessError::Blocked`] when a rule blocked the message.
+    async fn run(&self, facts: Option<ScanFacts>, report: &mut ProcessReport) -> Result<Plan, ProcessError> {
+        let evaluation = run_rules(self.rule_set.clone(), self.message, self.envelope, self.direction, facts).await?;
+        crate::metrics::count_rule_actions(&evaluation.runs);
+        join_runs(&mut report.rule_runs, evaluation.runs);
+
+        if let Some(failure) = evaluation.temporary_failure {
+            return Err(ProcessError::Rule(failure));
+        }
+        if let Some((rule, reason)) = evaluation.plan.block {
+            tracing::info!(%rule, %reason, "message blocked");
+            return Err(ProcessError::Blocked { rule, reason });
+        }
+        Ok(evaluation.plan)
+    }
+}
+
+/// Marks the scan verdicts of sanitized parts for the history.
+fn mark_sanitized(report: &mut ProcessReport, sanitized: &BTreeMap<PartId, SanitizedFile>) {
+    for verdict in &mut report.part_verdicts {
+        verdict.sanitized |= sanitized.contains_key(&PartId(verdict.part_id));
+    }
+}
+
+/// The sanitization results as the rules of the second stage see them.
+fn sanitization_facts(message: &ParsedMessage, sanitized: &BTreeMap<PartId, SanitizedFile>) -> BTreeMap<PartId, PartSanitization> {
+    sanitized
+        .iter()
+        .map(|(id, file)| {
+            let original_size = message.part(*id).map_or(0, |part| part.size());
+            let facts = PartSanitization {
+                removed: file.removed.clone(),
+                original_size,
+                sanitized_size: file.content.len() as u64,
+                file_name: file.file_name.clone(),
+            };
+            (*id, facts)
+        })
+        .collect()
+}
+
 /// Runs the rule set on a blocking thread, since rules block for up to their
 /// time limit.
 async fn run_rules(
@@ -306,12 +396,15 @@ async fn run_rules(
     message: &Arc<ParsedMessage>,
     envelope: &Envelope,
     direction: Direction,
+    facts: Option<ScanFacts>,
 ) -> Result<Evaluation, ProcessError> {
     let message = Arc::clone(message);
     let envelope = envelope.clone();
     let span = tracing::Span::current();
 
-    tokio::task::spawn_blocking(move || span.in_scope(|| rule_set.evaluate(&message, &envelope, direction)))
-        .await
-        .map_err(|error| ProcessError::Internal(format!("rule worker failed: {error}")))
+    tokio::task::spawn_blocking(move || {
+        span.in_scope(|| rule_set.evaluate(&message, &envelope, direction, facts.as_ref()))
+    })
+    .await
+    .map_err(|error| ProcessError::Internal(format!("rule worker failed: {error}")))
 }

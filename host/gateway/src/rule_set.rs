@@ -12,7 +12,7 @@ use std::time::Duration;
 use mailgate_message::{Envelope, ParsedMessage};
 use mailgate_rules::{
     Action, FailurePolicy, LoadedRule, RuleDefinition, RuleEngine, RuleFailure, RuleInput, RuleLimits, RuleLoadError,
-    RuleSource,
+    RuleSource, ScanFacts,
 };
 use sha2::{Digest, Sha256};
 
@@ -73,6 +73,28 @@ pub struct Evaluation {
     pub temporary_failure: Option<RuleFailure>,
 }
 
+/// Joins the runs of the second stage into those of the first, rule by
+/// rule, so the history shows one result per rule: the actions of both
+/// stages, or the failure of either.
+pub fn join_runs(first: &mut Vec<(String, RuleRun)>, second: Vec<(String, RuleRun)>) {
+    for (name, later) in second {
+        let Some((_, earlier)) = first.iter_mut().find(|(existing, _)| *existing == name) else {
+            first.push((name, later));
+            continue;
+        };
+        let joined = match (std::mem::replace(earlier, RuleRun::NotMatched), later) {
+            (RuleRun::Failed(error), _) | (_, RuleRun::Failed(error)) => RuleRun::Failed(error),
+            (RuleRun::Ran(mut actions), RuleRun::Ran(more)) => {
+                actions.extend(more);
+                RuleRun::Ran(actions)
+            }
+            (RuleRun::Ran(actions), RuleRun::NotMatched) | (RuleRun::NotMatched, RuleRun::Ran(actions)) => RuleRun::Ran(actions),
+            (RuleRun::NotMatched, RuleRun::NotMatched) => RuleRun::NotMatched,
+        };
+        *earlier = joined;
+    }
+}
+
 /// The rules of one configuration, ready to run.
 #[derive(Debug)]
 pub struct RuleSet {
@@ -114,12 +136,24 @@ impl RuleSet {
 
     /// Runs every matching rule on `message` and merges their actions.
     ///
+    /// Without `facts` the rules see the message before the scan; with
+    /// them, after the scan with its verdicts and sanitization results.
     /// Blocks for as long as the rules run; call it on a blocking thread.
     /// A failing rule is handled by its failure policy: a temporary failure
     /// stops evaluation and is returned in [`Evaluation::temporary_failure`],
     /// `skip` goes on without the rule, `block` records a block.
-    pub fn evaluate(&self, message: &ParsedMessage, envelope: &Envelope, direction: Direction) -> Evaluation {
-        let input = RuleInput::new(message, envelope);
+    pub fn evaluate(
+        &self,
+        message: &ParsedMessage,
+        envelope: &Envelope,
+        direction: Direction,
+        facts: Option<&ScanFacts>,
+    ) -> Evaluation {
+        let input = match facts {
+            None => RuleInput::new(message, envelope),
+            Some(facts) => RuleInput::after_scan(message, envelope, facts),
+        };
+        let stage = input.stage();
         let mut evaluation = Evaluation::default();
 
         for configured in &self.rules {
@@ -133,8 +167,8 @@ impl RuleSet {
 
             match crate::metrics::time_rule_invocation(&name, || rule.evaluate(&input)) {
                 Ok(actions) => {
-                    tracing::debug!(rule = %name, ?actions, "rule returned");
-                    evaluation.plan.add(&name, actions.clone(), message);
+                    tracing::debug!(rule = %name, ?stage, ?actions, "rule returned");
+                    evaluation.plan.add(&name, actions.clone(), message, stage);
                     evaluation.runs.push((name, RuleRun::Ran(actions)));
                 }
                 Err(failure) => {

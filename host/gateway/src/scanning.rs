@@ -1,23 +1,24 @@
-//! The scan of a message's attachments, before the rules run.
+//! The scan of a message's attachments, between the two rule stages.
 //!
 //! Every part classified as an attachment is scanned with the engine of
-//! `[scan]`. Bodies, inline images and the parts of signed or encrypted
-//! content are not scanned. The verdicts go into the message's history
-//! record.
+//! `[scan]`, except those a rule excluded with `skip-scan` before the scan.
+//! Bodies, inline images and the parts of signed or encrypted content are
+//! not scanned. The verdicts go to the rules of the second stage and into
+//! the message's history record.
 //!
 //! | verdict | effect |
 //! |---|---|
 //! | clean | none |
-//! | blocked | the part is removed, never uploaded, and named in the notice with the reason |
+//! | blocked | the part is removed and named in the notice with the reason; it is uploaded only when a rule asks for `upload-blocked` |
 //! | failed (engine down, timed out, invalid reply) | `scan.unavailable`: `retry-later` defers the whole message, `fail` rejects it, `pass-with-mark` keeps the part and records it as not scanned |
-//!
-//! NOTE: rules do not see the verdicts yet, and the sanitizer of
-//! `mailgate-sanitize` is not applied to the delivered message yet.
 
 use std::collections::BTreeSet;
 
+use std::collections::BTreeMap;
+
 use mailgate_history::PartVerdict;
 use mailgate_message::{ParsedMessage, PartId, PartInfo, StorageNames, Withheld};
+use mailgate_rules::PartScan;
 use mailgate_vault::mailgate_scan::{Engine, ScanRequest, Scanner, UnavailablePolicy, Verdict};
 
 use crate::failure::ProcessError;
@@ -34,8 +35,10 @@ pub struct ScanStage {
 pub(crate) struct MessageScan {
     /// Blocked parts with their file name and the reason for the notice.
     blocked: Vec<(PartId, Withheld)>,
-    /// One entry per scanned attachment, for the history.
+    /// One entry per attachment, scanned or skipped, for the history.
     pub(crate) verdicts: Vec<PartVerdict>,
+    /// The scan state of each attachment, for the rules.
+    pub(crate) states: BTreeMap<PartId, PartScan>,
 }
 
 impl ScanStage {
@@ -44,18 +47,24 @@ impl ScanStage {
         ScanStage { engine, unavailable }
     }
 
-    /// Scans every attachment of `message`, one after another.
+    /// Scans every attachment of `message` that is not in `skip`, one
+    /// after another.
     ///
     /// # Errors
     ///
     /// [`ProcessError::ScanUnavailable`] or [`ProcessError::ScanFailed`]
     /// when a scan fails and the policy is `retry-later` or `fail`.
-    pub(crate) async fn scan(&self, message: &ParsedMessage) -> Result<MessageScan, ProcessError> {
+    pub(crate) async fn scan(&self, message: &ParsedMessage, skip: &BTreeSet<PartId>) -> Result<MessageScan, ProcessError> {
         let mut result = MessageScan::default();
         let mut names = StorageNames::new();
 
         for part in message.attachments() {
             let file_name = names.assign(part);
+            if skip.contains(&part.id) {
+                tracing::debug!(part = part.id.0, "attachment not scanned at a rule's request");
+                result.not_scanned(part, file_name, "not scanned (skipped by a rule)");
+                continue;
+            }
             let verdict = self.engine.scan(request(part)).await;
             self.note(part, file_name, verdict, &mut result)?;
         }
@@ -65,16 +74,17 @@ impl ScanStage {
 
     /// Records one verdict, or ends the scan by policy when it failed.
     fn note(&self, part: &PartInfo, file_name: String, verdict: Verdict, result: &mut MessageScan) -> Result<(), ProcessError> {
-        let text = match &verdict {
+        let (text, state) = match &verdict {
             Verdict::Clean { engine, .. } => {
                 tracing::debug!(part = part.id.0, %engine, "attachment clean");
-                format!("clean ({engine})")
+                (format!("clean ({engine})"), PartScan::Clean { engine: engine.to_string() })
             }
             Verdict::Blocked { engine, reason } => {
                 tracing::info!(part = part.id.0, file_name = %file_name, %engine, %reason, "attachment blocked by the scan");
                 let withheld = Withheld { file_name: file_name.clone(), reason: format!("blocked by the virus scan ({reason})") };
                 result.blocked.push((part.id, withheld));
-                format!("blocked ({engine}): {reason}")
+                let state = PartScan::Blocked { engine: engine.to_string(), reason: reason.to_string() };
+                (format!("blocked ({engine}): {reason}"), state)
             }
             Verdict::Failed { engine, reason } => {
                 tracing::warn!(part = part.id.0, file_name = %file_name, %engine, %reason, policy = ?self.unavailable, "attachment could not be scanned");
@@ -85,31 +95,60 @@ impl ScanStage {
                     UnavailablePolicy::Fail => {
                         return Err(ProcessError::ScanFailed { file_name, reason: format!("{engine}: {reason}") });
                     }
-                    _ => format!("not scanned ({engine}): {reason}"),
+                    _ => (
+                        format!("not scanned ({engine}): {reason}"),
+                        PartScan::Failed { engine: engine.to_string(), reason: reason.to_string() },
+                    ),
                 }
             }
         };
 
-        result.verdicts.push(PartVerdict {
+        result.record(part, file_name, text, state);
+        Ok(())
+    }
+}
+
+impl MessageScan {
+    /// The result for a message whose attachments are not scanned because
+    /// scanning is turned off.
+    pub(crate) fn scanning_off(message: &ParsedMessage) -> MessageScan {
+        let mut result = MessageScan::default();
+        for part in message.attachments() {
+            result.states.insert(part.id, PartScan::NotScanned);
+        }
+        result
+    }
+
+    /// Returns whether the scan blocked part `id`.
+    pub(crate) fn is_blocked(&self, id: PartId) -> bool {
+        self.blocked.iter().any(|(blocked, _)| *blocked == id)
+    }
+
+    /// Removes the blocked parts in `plan`. A blocked part is uploaded only
+    /// when a rule asked for `upload-blocked`; all others are kept from the
+    /// upload. Returns the entries for the notice, by part.
+    pub(crate) fn apply(&self, plan: &mut Plan) -> Vec<(PartId, Withheld)> {
+        let blocked: BTreeSet<PartId> = self.blocked.iter().map(|(id, _)| *id).collect();
+
+        plan.remove.extend(blocked.iter().copied());
+        plan.upload.retain(|id| !blocked.contains(id));
+        plan.upload.extend(blocked.intersection(&plan.upload_blocked).copied());
+        self.blocked.clone()
+    }
+
+    fn not_scanned(&mut self, part: &PartInfo, file_name: String, text: &str) {
+        self.record(part, file_name, text.to_string(), PartScan::NotScanned);
+    }
+
+    fn record(&mut self, part: &PartInfo, file_name: String, text: String, state: PartScan) {
+        self.states.insert(part.id, state);
+        self.verdicts.push(PartVerdict {
             part_id: part.id.0,
             file_name: Some(file_name),
             content_type: part.content_type.clone(),
             verdict: text,
             sanitized: false,
         });
-        Ok(())
-    }
-}
-
-impl MessageScan {
-    /// Removes the blocked parts in `plan` and keeps them from the upload.
-    /// Returns the entries for the notice.
-    pub(crate) fn apply(&self, plan: &mut Plan) -> Vec<Withheld> {
-        let blocked: BTreeSet<PartId> = self.blocked.iter().map(|(id, _)| *id).collect();
-
-        plan.remove.extend(blocked.iter().copied());
-        plan.upload.retain(|id| !blocked.contains(id));
-        self.blocked.iter().map(|(_, withheld)| withheld.clone()).collect()
     }
 }
 

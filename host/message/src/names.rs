@@ -30,9 +30,14 @@ impl StorageNames {
 
     /// Assigns the storage name for `part`, unique within this folder.
     pub fn assign(&mut self, part: &PartInfo) -> String {
-        let base = part
-            .file_name
-            .as_deref()
+        self.assign_as(part, part.file_name.as_deref())
+    }
+
+    /// Assigns a storage name for `part` under `file_name` in place of the
+    /// part's own name, for a file the gateway derived from the part (a
+    /// sanitized copy with a new extension).
+    pub fn assign_as(&mut self, part: &PartInfo, file_name: Option<&str>) -> String {
+        let base = file_name
             .map(clean_name)
             .filter(|name| !name.is_empty())
             .unwrap_or_else(|| format!("attachment-{}.{}", part.id.0, extension_for(&part.content_type)));

@@ -11,6 +11,7 @@
 //! time or memory, or returns an error yields a [`RuleFailure`]; the caller
 //! turns that into a temporary failure for the message.
 
+mod action;
 mod bindings;
 mod cache;
 mod definition;
@@ -31,7 +32,8 @@ pub use output::{MAX_CAPTURE_BYTES, MAX_LINES_PER_MINUTE};
 pub use rule::LoadedRule;
 pub use version::INTERFACE_VERSION;
 pub use shipped::{SHIPPED_RULES, shipped_component};
-pub use view::{Action, RuleInput};
+pub use action::{Action, NoticePosition};
+pub use view::{PartSanitization, PartScan, RuleInput, ScanFacts, Stage};
 
 /// Directory with the components that the build script compiled, the test
 /// test components from `plugins/testing` included.

@@ -13,7 +13,8 @@ use crate::engine::EPOCH_TICK;
 use crate::error::{RuleFailure, RuleLoadError};
 use crate::limits::RuleLimits;
 use crate::output::{CapturedOutput, OutputLog};
-use crate::view::{Action, RuleInput};
+use crate::action::Action;
+use crate::view::RuleInput;
 
 /// Per-store state: the limits and, once the guest first calls a WASI
 /// function, an empty WASI context with captured output.

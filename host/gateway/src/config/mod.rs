@@ -177,6 +177,26 @@ pub struct VaultConfig {
     /// PEM file with CA certificates to trust for the external vault's TLS
     /// certificate, besides the public roots built into the gateway.
     pub ca_bundle: Option<PathBuf>,
+    /// What happens to a message whose upload fails. Default `retry-later`.
+    pub upload_failure: UploadFailurePolicy,
+}
+
+/// What happens to a message when the upload of its attachments fails
+/// (vault down, request rejected, timed out). The failure and its cause are
+/// recorded for each attachment either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UploadFailurePolicy {
+    /// The message is not delivered now: in after-queue mode it stays in
+    /// the queue and is processed again later; in before-queue mode the
+    /// client gets 451 and retries.
+    #[default]
+    RetryLater,
+    /// The message is delivered with the attachments that were to leave it
+    /// still attached, and without links. Blocked files and originals of
+    /// sanitized files cannot go back into the message, so a message whose
+    /// upload includes them is retried later all the same.
+    KeepAttachment,
 }
 
 impl Default for VaultConfig {
@@ -187,6 +207,7 @@ impl Default for VaultConfig {
             root_folder: "Email Gateway".to_string(),
             request_timeout_secs: 30,
             ca_bundle: None,
+            upload_failure: UploadFailurePolicy::default(),
         }
     }
 }

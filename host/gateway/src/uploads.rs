@@ -1,0 +1,133 @@
+//! The files of one message that go to the vault, and what their upload
+//! gives back.
+//!
+//! Three kinds of file go into the message's folder, as one group:
+//! - attachments that rules upload (`upload-parts`, `remove-above-size`), in
+//!   the form the recipients get: a sanitized attachment is uploaded
+//!   sanitized;
+//! - blocked attachments that a rule uploads with `upload-blocked`, as
+//!   received; the vault keeps them unavailable until its own scan finds
+//!   them clean;
+//! - originals of sanitized attachments (`upload-originals`), as received.
+//!
+//! Every attachment that is removed or uploaded gets an entry in the
+//! history record; storage names are unique within the folder.
+
+use std::collections::BTreeMap;
+
+use mailgate_history::{AttachmentRecord, UploadStatus};
+use mailgate_message::{ParsedMessage, PartId, StorageNames};
+use mailgate_vault::{UploadFile, UploadedFile};
+
+use crate::plan::Plan;
+use crate::report::ProcessReport;
+
+/// Why a file is uploaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum UploadKind {
+    /// An attachment a rule uploads.
+    Attachment,
+    /// An attachment the scan blocked.
+    Blocked,
+    /// The original of a sanitized attachment.
+    Original,
+}
+
+/// A sanitized attachment: the file that replaces the original in the
+/// delivered message.
+#[derive(Clone, Debug)]
+pub(crate) struct SanitizedFile {
+    /// Decoded content of the sanitized file.
+    pub(crate) content: Vec<u8>,
+    /// New file name, when the sanitizer changed it.
+    pub(crate) file_name: Option<String>,
+    /// New media type, when the sanitizer changed it.
+    pub(crate) content_type: Option<String>,
+    /// Kinds of content removed, such as `VBA project`.
+    pub(crate) removed: Vec<String>,
+}
+
+/// One file of the upload group.
+#[derive(Debug)]
+pub(crate) struct PlannedUpload {
+    pub(crate) part: PartId,
+    pub(crate) kind: UploadKind,
+    pub(crate) file: UploadFile,
+    /// Index of the file's entry in `ProcessReport::attachments`.
+    record: usize,
+}
+
+/// Lists the files to upload for `plan` into `folder` and adds an entry per
+/// removed or uploaded attachment to `report`.
+pub(crate) fn planned_uploads(
+    message: &ParsedMessage,
+    plan: &Plan,
+    blocked: &dyn Fn(PartId) -> bool,
+    sanitized: &BTreeMap<PartId, SanitizedFile>,
+    folder: &str,
+    report: &mut ProcessReport,
+) -> Vec<PlannedUpload> {
+    let mut names = StorageNames::new();
+    let mut uploads = Vec::new();
+
+    for id in plan.remove.union(&plan.upload) {
+        let Some(part) = message.part(*id) else { continue };
+        let uploading = plan.upload.contains(id);
+        let delivered = sanitized.get(id).filter(|_| !blocked(*id));
+        let file_name = match delivered {
+            Some(file) => names.assign_as(part, file.file_name.as_deref().or(part.file_name.as_deref())),
+            None => names.assign(part),
+        };
+        let content = delivered.map_or(part.content.as_slice(), |file| file.content.as_slice());
+
+        report.attachments.push(AttachmentRecord {
+            part_id: id.0,
+            file_name: file_name.clone(),
+            size: content.len() as u64,
+            folder: if uploading { folder.to_string() } else { String::new() },
+            upload: UploadStatus::NotUploaded,
+        });
+        if uploading {
+            let kind = if blocked(*id) { UploadKind::Blocked } else { UploadKind::Attachment };
+            uploads.push(planned(*id, kind, folder, file_name, content, report.attachments.len() - 1));
+        }
+    }
+
+    for id in plan.upload_originals.iter().filter(|id| sanitized.contains_key(id)) {
+        let Some(part) = message.part(*id) else { continue };
+        let file_name = names.assign(part);
+        report.attachments.push(AttachmentRecord {
+            part_id: id.0,
+            file_name: file_name.clone(),
+            size: part.size(),
+            folder: folder.to_string(),
+            upload: UploadStatus::NotUploaded,
+        });
+        uploads.push(planned(*id, UploadKind::Original, folder, file_name, &part.content, report.attachments.len() - 1));
+    }
+
+    uploads
+}
+
+fn planned(part: PartId, kind: UploadKind, folder: &str, file_name: String, content: &[u8], record: usize) -> PlannedUpload {
+    let file = UploadFile { folder: folder.to_string(), file_name, content: bytes::Bytes::copy_from_slice(content) };
+    PlannedUpload { part, kind, file, record }
+}
+
+/// Marks every planned file as uploaded in `report`, in group order.
+pub(crate) fn record_uploaded(uploads: &[PlannedUpload], stored: &[UploadedFile], report: &mut ProcessReport) {
+    for (upload, stored) in uploads.iter().zip(stored) {
+        if let Some(record) = report.attachments.get_mut(upload.record) {
+            record.upload = UploadStatus::Uploaded { file_id: stored.file_id.to_string(), file_url: stored.file_url.clone() };
+        }
+    }
+}
+
+/// Marks every planned file with the same failed `status` in `report`.
+pub(crate) fn record_failed(uploads: &[PlannedUpload], status: &UploadStatus, report: &mut ProcessReport) {
+    for upload in uploads {
+        if let Some(record) = report.attachments.get_mut(upload.record) {
+            record.upload = status.clone();
+        }
+    }
+}
