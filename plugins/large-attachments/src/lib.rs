@@ -5,9 +5,13 @@
 //! `max_size` bytes is removed, uploaded to the vault and linked in the text
 //! and HTML bodies; smaller ones stay in the message.
 //!
+//! The rule acts in the before-scan stage with `remove-above-size` (upload
+//! on) and `link-uploads`, and returns nothing in the after-scan stage or
+//! when no attachment is above the limit.
+//!
 //! Settings:
-//! - `max_size`: the largest attachment kept in the message, in bytes.
-//!   Default 10485760 (10 MiB).
+//! - `max_size`: the largest attachment kept in the message, in bytes of
+//!   decoded content. Default 10485760 (10 MiB).
 
 #![no_std]
 
@@ -17,7 +21,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use mailgate_rule_sdk::{Action, Message, Rule, Settings, SettingError, export_rule};
+use mailgate_rule_sdk::{Action, Message, Rule, SettingError, Settings, SizeLimit, export_rule};
 
 /// Default of `max_size`, in bytes.
 const DEFAULT_MAX_SIZE: u64 = 10 * 1024 * 1024;
@@ -36,18 +40,20 @@ impl Rule for LargeAttachments {
     }
 
     fn evaluate(settings: &Settings, message: &Message) -> Result<Vec<Action>, String> {
+        if !message.is_before_scan() {
+            return Ok(Vec::new());
+        }
         let limit = max_size(settings).map_err(|error| error.reason)?;
-        let large: Vec<_> = message
-            .parts
-            .iter()
-            .filter(|part| part.is_attachment && part.size > limit)
-            .map(|part| part.id)
-            .collect();
-        if large.is_empty() {
+        // The host applies the limit itself; this check only keeps the rule
+        // from recording actions for messages it does not change.
+        if message.attachment_ids_where(|part| part.size > limit).is_empty() {
             return Ok(Vec::new());
         }
 
-        Ok(vec![Action::RemoveParts(large.clone()), Action::UploadParts(large), Action::LinkUploads])
+        Ok(vec![
+            Action::RemoveAboveSize(SizeLimit { max_bytes: limit, upload: true }),
+            Action::LinkUploads,
+        ])
     }
 }
 

@@ -2,8 +2,14 @@
 //!
 //! A rule is a type that implements [`Rule`]; [`export_rule!`] turns it into
 //! the component export the gateway calls. The message types are the ones
-//! generated from the `mailgate:rule` WIT package, re-exported here, so a rule
-//! gets exactly the types the host sends.
+//! generated from the `mailgate:rule` WIT package (version 0.3), re-exported
+//! here, so a rule gets exactly the types the host sends.
+//!
+//! The gateway calls a rule twice per message: in the before-scan stage,
+//! when every part's scan is still pending, and in the after-scan stage,
+//! when each part carries its scan verdict and sanitization result. The
+//! host merges the actions of both calls, so a rule returns each action in
+//! one stage only:
 //!
 //! ```ignore
 //! use mailgate_rule_sdk::{Action, Message, Rule, Settings, export_rule};
@@ -12,8 +18,17 @@
 //!
 //! impl Rule for RemoveAll {
 //!     fn evaluate(_settings: &Settings, message: &Message) -> Result<Vec<Action>, String> {
-//!         let ids = message.attachment_ids();
-//!         Ok(vec![Action::RemoveParts(ids)])
+//!         if message.is_before_scan() {
+//!             // Remove every attachment; the scan result does not matter.
+//!             return Ok(vec![Action::RemoveParts(message.attachment_ids())]);
+//!         }
+//!
+//!         // Keep what the scan blocked in the vault, where it is rescanned.
+//!         let blocked = message.blocked_attachment_ids();
+//!         if blocked.is_empty() {
+//!             return Ok(Vec::new());
+//!         }
+//!         Ok(vec![Action::UploadBlocked(blocked)])
 //!     }
 //! }
 //!
@@ -51,7 +66,8 @@ pub mod bindings {
 }
 
 pub use bindings::mailgate::rule::types::{
-    Action, Disposition, Envelope, Header, Message, Part, PartId, Setting, SettingError,
+    Action, Disposition, Envelope, Header, Message, Notice, NoticePosition, Part, PartId, Sanitization, ScanFinding,
+    ScanState, Setting, SettingError, SizeLimit, Stage,
 };
 
 /// A security rule: decides what the gateway does with one message.
@@ -67,6 +83,9 @@ pub trait Rule {
     /// Returns the actions for `message`, or an error text when the rule
     /// cannot decide. An error makes the gateway reply with a temporary
     /// failure, so the sending server retries later.
+    ///
+    /// Called once in each stage of a message (see [`Message::stage`]); the
+    /// host merges the actions of both calls.
     fn evaluate(settings: &Settings, message: &Message) -> Result<Vec<Action>, String>;
 }
 
@@ -117,12 +136,42 @@ impl Settings {
 }
 
 impl Message {
+    /// True in the before-scan stage, the only stage in which the host
+    /// honours `skip-scan` and `sanitize`.
+    pub fn is_before_scan(&self) -> bool {
+        self.stage == Stage::BeforeScan
+    }
+
+    /// True in the after-scan stage, when each part carries its scan
+    /// verdict and sanitization result.
+    pub fn is_after_scan(&self) -> bool {
+        self.stage == Stage::AfterScan
+    }
+
     /// Ids of the parts the host classifies as regular attachments, in
     /// message order. Bodies and inline images are never among them.
     pub fn attachment_ids(&self) -> Vec<PartId> {
+        self.attachment_ids_where(|_| true)
+    }
+
+    /// Ids of the regular attachments that the scan blocked, in message
+    /// order. Always empty in the before-scan stage.
+    pub fn blocked_attachment_ids(&self) -> Vec<PartId> {
+        self.attachment_ids_where(Part::is_blocked)
+    }
+
+    /// Ids of the regular attachments that the sanitizer rewrote, in message
+    /// order. Always empty in the before-scan stage.
+    pub fn sanitized_attachment_ids(&self) -> Vec<PartId> {
+        self.attachment_ids_where(Part::is_sanitized)
+    }
+
+    /// Ids of the regular attachments for which `keep` returns true, in
+    /// message order.
+    pub fn attachment_ids_where(&self, mut keep: impl FnMut(&Part) -> bool) -> Vec<PartId> {
         self.parts
             .iter()
-            .filter(|part| part.is_attachment)
+            .filter(|part| part.is_attachment && keep(part))
             .map(|part| part.id)
             .collect()
     }
@@ -133,6 +182,30 @@ impl Message {
             .iter()
             .find(|header| header.name.eq_ignore_ascii_case(name))
             .map(|header| header.value.as_str())
+    }
+}
+
+impl Part {
+    /// True when the scan blocked this part. The host then removes it from
+    /// the message and uploads it only when a rule returns `upload-blocked`
+    /// for it.
+    pub fn is_blocked(&self) -> bool {
+        matches!(self.scan, ScanState::Blocked(_))
+    }
+
+    /// True when the sanitizer rewrote this part, so that the message
+    /// carries the sanitized file in place of the original.
+    pub fn is_sanitized(&self) -> bool {
+        self.sanitized.is_some()
+    }
+
+    /// Returns the scan finding when the scan blocked this part or failed on
+    /// it, and `None` otherwise.
+    pub fn scan_finding(&self) -> Option<&ScanFinding> {
+        match &self.scan {
+            ScanState::Blocked(finding) | ScanState::Failed(finding) => Some(finding),
+            ScanState::Pending | ScanState::NotScanned | ScanState::Clean(_) => None,
+        }
     }
 }
 
