@@ -110,7 +110,8 @@ enum RuleCommand {
     /// message would change; uploads and sends nothing.
     Test {
         /// One rule: a shipped name (secure-storage, no-attachment,
-        /// large-attachments) or a .wasm file. Without it, the rules of the
+        /// large-attachments, offload-scanning, false-positives,
+        /// sanitized-originals) or a .wasm file. Without it, the rules of the
         /// configuration run.
         #[arg(long)]
         rule: Option<String>,

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use mailgate_message::{Envelope, ParsedMessage, PartId};
 use mailgate_rules::{
-    Action, COMPONENT_DIR, INTERFACE_VERSION, PoolSize, RuleDefinition, RuleEngine, RuleFailure, RuleInput, RuleLimits,
-    RuleLoadError, RuleSource,
+    Action, COMPONENT_DIR, INTERFACE_VERSION, PartSanitization, PartScan, PoolSize, RuleDefinition, RuleEngine,
+    RuleFailure, RuleInput, RuleLimits, RuleLoadError, RuleSource, ScanFacts,
 };
 
 fn sample_message() -> ParsedMessage {
@@ -16,14 +16,22 @@ fn sample_message() -> ParsedMessage {
     ParsedMessage::parse(std::fs::read(path).unwrap()).unwrap()
 }
 
-fn sample_input() -> RuleInput {
-    let envelope = Envelope {
+fn sample_envelope() -> Envelope {
+    Envelope {
         client_address: "127.0.0.1".to_string(),
         helo: "client.example.com".to_string(),
         mail_from: "alice@example.com".to_string(),
         rcpt_to: vec!["bob@example.org".to_string()],
-    };
-    RuleInput::new(&sample_message(), &envelope)
+    }
+}
+
+fn sample_input() -> RuleInput {
+    RuleInput::new(&sample_message(), &sample_envelope())
+}
+
+/// The view after the scan, with `facts` about the PDF attachment.
+fn after_scan_input(facts: &ScanFacts) -> RuleInput {
+    RuleInput::after_scan(&sample_message(), &sample_envelope(), facts)
 }
 
 fn pdf_part() -> PartId {
@@ -75,10 +83,61 @@ fn large_attachments_respects_max_size() {
     let pdf = pdf_part();
     assert_eq!(
         small_limit.evaluate(&sample_input()).unwrap(),
-        vec![Action::RemoveParts(vec![pdf]), Action::UploadParts(vec![pdf]), Action::LinkUploads]
+        vec![Action::RemoveAboveSize { max_bytes: 100, upload: true }, Action::LinkUploads]
     );
+    assert_eq!(small_limit.evaluate(&after_scan_input(&ScanFacts::default())).unwrap(), Vec::new());
     assert_eq!(large_limit.evaluate(&sample_input()).unwrap(), Vec::new());
     assert_eq!(default_limit.evaluate(&sample_input()).unwrap(), Vec::new());
+    assert!(sample_message().part(pdf).unwrap().size() > 100);
+}
+
+#[test]
+fn offload_scanning_skips_scan_and_offloads_before_the_scan() {
+    let engine = RuleEngine::new().unwrap();
+    let rule = engine.load(&shipped("offload-scanning")).unwrap();
+
+    let pdf = pdf_part();
+    assert_eq!(
+        rule.evaluate(&sample_input()).unwrap(),
+        vec![Action::SkipScan(vec![pdf]), Action::RemoveParts(vec![pdf]), Action::UploadParts(vec![pdf]), Action::LinkUploads]
+    );
+    assert_eq!(rule.evaluate(&after_scan_input(&ScanFacts::default())).unwrap(), Vec::new());
+}
+
+#[test]
+fn false_positives_uploads_blocked_files_after_the_scan() {
+    let engine = RuleEngine::new().unwrap();
+    let rule = engine.load(&shipped("false-positives")).unwrap();
+    let pdf = pdf_part();
+
+    let mut facts = ScanFacts::default();
+    facts.scans.insert(pdf, PartScan::Clean { engine: "builtin".to_string() });
+    assert_eq!(rule.evaluate(&sample_input()).unwrap(), Vec::new());
+    assert_eq!(rule.evaluate(&after_scan_input(&facts)).unwrap(), Vec::new());
+
+    facts.scans.insert(pdf, PartScan::Blocked { engine: "builtin".to_string(), reason: "on the block list".to_string() });
+    assert_eq!(rule.evaluate(&after_scan_input(&facts)).unwrap(), vec![Action::UploadBlocked(vec![pdf]), Action::LinkUploads]);
+}
+
+#[test]
+fn sanitized_originals_requests_sanitizing_and_uploads_originals() {
+    let engine = RuleEngine::new().unwrap();
+    let rule = engine.load(&shipped("sanitized-originals")).unwrap();
+    let pdf = pdf_part();
+
+    assert_eq!(rule.evaluate(&sample_input()).unwrap(), vec![Action::Sanitize(vec![pdf])]);
+    assert_eq!(rule.evaluate(&after_scan_input(&ScanFacts::default())).unwrap(), Vec::new());
+
+    let mut facts = ScanFacts::default();
+    let sanitization =
+        PartSanitization { removed: vec!["VBA project".to_string()], original_size: 900, sanitized_size: 700, file_name: None };
+    facts.sanitized.insert(pdf, sanitization);
+    assert_eq!(rule.evaluate(&after_scan_input(&facts)).unwrap(), vec![Action::UploadOriginals(vec![pdf]), Action::LinkUploads]);
+
+    let without_sanitizing = engine.load(&with_settings(shipped("sanitized-originals"), &[("sanitize", "false")])).unwrap();
+    assert_eq!(without_sanitizing.evaluate(&sample_input()).unwrap(), Vec::new());
+    let bad = engine.load(&with_settings(shipped("sanitized-originals"), &[("sanitize", "yes")]));
+    assert!(matches!(bad, Err(RuleLoadError::InvalidSetting { .. })), "{bad:?}");
 }
 
 #[test]

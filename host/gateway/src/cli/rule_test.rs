@@ -1,13 +1,16 @@
 //! `mailgate rule test`: runs rules on a message file without uploading or
 //! sending anything, and prints what each rule returned and how the message
 //! would change.
+//!
+//! The rules run in both stages. The dry run scans and sanitizes nothing, so
+//! in the `after-scan` stage every attachment is `not-scanned`.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use mailgate::{Config, Direction, Plan, RuleConfig, RuleSet};
 use mailgate_message::{Envelope, ParsedMessage, PartKind, StorageNames};
-use mailgate_rules::{FailurePolicy, RuleEngine, RuleInput, SHIPPED_RULES, shipped_component};
+use mailgate_rules::{FailurePolicy, RuleEngine, RuleInput, SHIPPED_RULES, ScanFacts, Stage, shipped_component};
 
 /// Runs the dry run and prints the report to standard output.
 pub fn run(rule: Option<&str>, config_path: Option<&Path>, message_path: &Path) -> Result<()> {
@@ -34,36 +37,42 @@ pub fn run(rule: Option<&str>, config_path: Option<&Path>, message_path: &Path) 
     println!("rule set: {}", rule_set.id());
     print_parts(&message);
 
-    let input = RuleInput::new(&message, &envelope);
     let mut plan = Plan::default();
     let mut temporary_failure = None;
-    for configured in rule_set.rules() {
-        let rule = &configured.rule;
-        println!();
-        println!("rule `{}` (sha256 {})", rule.name(), &rule.digest()[..16]);
-        if !configured.conditions.matches(&envelope, Direction::Inbound) {
-            println!("  skipped: its match conditions do not select this message");
-            continue;
-        }
-        match rule.evaluate(&input) {
-            Ok(actions) if actions.is_empty() => println!("  no actions"),
-            Ok(actions) => {
-                for action in &actions {
-                    println!("  {action}");
-                }
-                plan.add(rule.name(), actions, &message);
+    let stages = [RuleInput::new(&message, &envelope), RuleInput::after_scan(&message, &envelope, &ScanFacts::default())];
+    for input in &stages {
+        let stage = input.stage();
+        for configured in rule_set.rules() {
+            let rule = &configured.rule;
+            println!();
+            println!("rule `{}` (sha256 {}), {}", rule.name(), &rule.digest()[..16], stage_name(stage));
+            if !configured.conditions.matches(&envelope, Direction::Inbound) {
+                println!("  skipped: its match conditions do not select this message");
+                continue;
             }
-            Err(failure) => {
-                let policy = rule.definition().on_failure;
-                println!("  FAILED: {failure} (on_failure: {policy:?})");
-                match policy {
-                    FailurePolicy::TemporaryFailure => {
-                        temporary_failure.get_or_insert_with(|| rule.name().to_string());
+            match rule.evaluate(input) {
+                Ok(actions) if actions.is_empty() => println!("  no actions"),
+                Ok(actions) => {
+                    for action in &actions {
+                        println!("  {action}");
                     }
-                    FailurePolicy::Block => plan.add_block(rule.name(), "the message could not be checked"),
-                    FailurePolicy::Skip => {}
+                    plan.add(rule.name(), actions, &message, stage);
+                }
+                Err(failure) => {
+                    let policy = rule.definition().on_failure;
+                    println!("  FAILED: {failure} (on_failure: {policy:?})");
+                    match policy {
+                        FailurePolicy::TemporaryFailure => {
+                            temporary_failure.get_or_insert_with(|| rule.name().to_string());
+                        }
+                        FailurePolicy::Block => plan.add_block(rule.name(), "the message could not be checked"),
+                        FailurePolicy::Skip => {}
+                    }
                 }
             }
+        }
+        if plan.block.is_some() || temporary_failure.is_some() {
+            break;
         }
     }
 
@@ -76,6 +85,13 @@ pub fn run(rule: Option<&str>, config_path: Option<&Path>, message_path: &Path) 
         None => print_summary(&message, &plan),
     }
     Ok(())
+}
+
+fn stage_name(stage: Stage) -> &'static str {
+    match stage {
+        Stage::BeforeScan => "before the scan",
+        Stage::AfterScan => "after the scan (nothing scanned in a dry run)",
+    }
 }
 
 /// Builds the configuration of a rule given on the command line: a shipped
@@ -134,7 +150,16 @@ fn print_summary(message: &ParsedMessage, plan: &Plan) {
         let name = if uploaded { names.assign(part) } else { String::new() };
         println!("  part {}: {verb} {name}", part.id.0);
     }
+    for part in &plan.skip_scan {
+        println!("  part {}: not scanned by the gateway", part.0);
+    }
+    for part in &plan.sanitize {
+        println!("  part {}: sanitized when the sanitizer supports its type", part.0);
+    }
     if plan.link && !plan.upload.is_empty() {
         println!("  a notice with {} link(s) would be added to the text and HTML bodies", plan.upload.len());
+    }
+    for (position, text) in &plan.notes {
+        println!("  a notice at the {} of the bodies: {}", format!("{position:?}").to_lowercase(), text.lines().next().unwrap_or_default());
     }
 }

@@ -12,8 +12,9 @@ use serde::Deserialize;
 pub struct RuleConfig {
     /// Name in logs, errors and the history.
     pub name: String,
-    /// A rule shipped with the gateway: `no-attachment`, `secure-storage` or
-    /// `large-attachments`.
+    /// A rule shipped with the gateway: `no-attachment`, `secure-storage`,
+    /// `large-attachments`, `offload-scanning`, `false-positives` or
+    /// `sanitized-originals`.
     pub shipped: Option<String>,
     /// Path of a component file (`.wasm`), for any other rule.
     pub path: Option<PathBuf>,
