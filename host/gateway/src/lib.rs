@@ -28,12 +28,14 @@ mod reload;
 mod report;
 mod rule_errors;
 mod rule_set;
+mod sanitizing;
 mod scanning;
 mod uploads;
 
 pub use config::{
     AdminConfig, BalanceConfig, BuiltinVaultConfig, Config, ConfigError, DeliveryConfig, DirectionConfig, FailurePolicyConfig,
-    LookaheadMode, MatchConfig, OutboundTlsConfig, QueueConfig, RuleConfig, RuleSetConfig, ScanConfig, ScanEngineConfig, SmtpConfig, SmtpMode, UploadFailurePolicy, VaultConfig,
+    LookaheadMode, MatchConfig, OutboundTlsConfig, QueueConfig, RuleConfig, RuleSetConfig, SanitizeConfig, SanitizeEngineConfig, ScanConfig,
+    ScanEngineConfig, SmtpConfig, SmtpMode, UploadFailurePolicy, VaultConfig,
 };
 pub use failure::ProcessError;
 pub use gateway::{Gateway, GatewayError, RunningGateway};
@@ -42,6 +44,7 @@ pub use matching::{Direction, MatchConditions};
 pub use pipeline::{Pipeline, PipelineSettings};
 pub use plan::Plan;
 pub use reload::{ReloadError, Reloader};
+pub use sanitizing::{MessageSanitization, SanitizeFailure, SanitizeFailurePolicy, SanitizeStage, SanitizedPart};
 pub use scanning::ScanStage;
 pub use rule_errors::{MAX_RECENT_ERRORS, RecentError, RecentErrors};
 pub use rule_set::{ConfiguredRule, RuleSet, RuleSetId, SharedRuleSet};

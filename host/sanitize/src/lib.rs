@@ -51,6 +51,8 @@ mod limits;
 mod ooxml;
 mod outcome;
 mod sanitizer;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::SanitizeError;
 pub use html::STYLE_PROPERTIES;

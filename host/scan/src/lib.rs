@@ -29,6 +29,8 @@ mod metadefender;
 mod policy;
 mod request;
 mod scanner;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod verdict;
 
 pub use blocklist::{Blocklist, BlocklistError};

@@ -15,6 +15,10 @@ pub enum Verdict {
         /// A sanitized copy that the engine produced and that should be
         /// delivered in place of the original, when there is one.
         sanitized: Option<SanitizedCopy>,
+        /// The engine's id of this scan, for engines that keep a record of
+        /// each scan (MetaDefender Core's `data_id`). `None` for the other
+        /// engines and when no request was sent, as for an empty file.
+        data_id: Option<String>,
     },
 
     /// The content must not pass. `reason` is meant for logs and for the
@@ -36,11 +40,12 @@ pub struct SanitizedCopy {
 }
 
 impl Verdict {
-    /// Creates a clean verdict without a sanitized copy.
+    /// Creates a clean verdict without a sanitized copy or scan id.
     pub fn clean(engine: &str) -> Self {
         Verdict::Clean {
             engine: engine.to_string(),
             sanitized: None,
+            data_id: None,
         }
     }
 
@@ -84,6 +89,23 @@ impl Verdict {
         matches!(self, Verdict::Failed { .. })
     }
 
+    /// Returns the sanitized copy of a clean verdict, when the engine made one.
+    pub fn sanitized_copy(&self) -> Option<&SanitizedCopy> {
+        match self {
+            Verdict::Clean { sanitized, .. } => sanitized.as_ref(),
+            Verdict::Blocked { .. } | Verdict::Failed { .. } => None,
+        }
+    }
+
+    /// Returns the engine's id of the scan behind a clean verdict, when the
+    /// engine keeps one.
+    pub fn data_id(&self) -> Option<&str> {
+        match self {
+            Verdict::Clean { data_id, .. } => data_id.as_deref(),
+            Verdict::Blocked { .. } | Verdict::Failed { .. } => None,
+        }
+    }
+
     /// Returns the reason of a blocked or failed verdict.
     pub fn reason(&self) -> Option<&str> {
         match self {
@@ -99,10 +121,12 @@ impl fmt::Display for Verdict {
             Verdict::Clean {
                 engine,
                 sanitized: None,
+                ..
             } => write!(f, "clean ({engine})"),
             Verdict::Clean {
                 engine,
                 sanitized: Some(copy),
+                ..
             } => write!(
                 f,
                 "clean after sanitization ({engine}, data id {})",

@@ -1,150 +1,20 @@
 //! The MetaDefender Core engine against a stand-in Core on loopback that
 //! replays scripted responses.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use bytes::Bytes;
+use mailgate_scan::testing::{
+    API_KEY, CoreStandIn, Script, Scripted, StatusCode, finished, in_progress,
+};
 use mailgate_scan::{
     MetaDefenderConfig, MetaDefenderError, MetaDefenderScanner, SanitizedCopy, ScanRequest,
     Scanner, Verdict,
 };
-use serde_json::json;
 
-const API_KEY: &str = "test-api-key";
-
-/// One scripted HTTP response: status and body.
-type Scripted = (StatusCode, String);
-
-/// What the stand-in does with the next submission and its polls.
-#[derive(Clone, Default)]
-struct Script {
-    /// Status and body for `POST /file` instead of a new data id.
-    submit_response: Option<Scripted>,
-    /// Responses to `GET /file/{data_id}` in order; the last one repeats.
-    polls: Vec<Scripted>,
-    /// Bytes for `GET /file/converted/{data_id}`.
-    converted: Option<Vec<u8>>,
-}
-
-/// A request to `POST /file` as the stand-in received it.
-#[derive(Debug, Clone)]
-struct Submission {
-    file_name: Option<String>,
-    content_length: Option<String>,
-    body: Vec<u8>,
-}
-
-#[derive(Default)]
-struct StandInState {
-    script: Script,
-    submissions: Vec<Submission>,
-    polls: HashMap<String, VecDeque<Scripted>>,
-    converted: HashMap<String, Vec<u8>>,
-    poll_count: usize,
-}
-
-type Shared = Arc<Mutex<StandInState>>;
-
-fn authorized(headers: &HeaderMap) -> bool {
-    headers.get("apikey").and_then(|value| value.to_str().ok()) == Some(API_KEY)
-}
-
-fn unauthorized() -> Response {
-    (StatusCode::UNAUTHORIZED, r#"{"err": "Invalid API key"}"#).into_response()
-}
-
-async fn submit(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    if !authorized(&headers) {
-        return unauthorized();
-    }
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_string)
-    };
-    let mut state = state.lock().unwrap();
-
-    state.submissions.push(Submission {
-        file_name: header("filename"),
-        content_length: header("content-length"),
-        body: body.to_vec(),
-    });
-    if let Some((status, body)) = state.script.submit_response.clone() {
-        return (status, body).into_response();
-    }
-
-    let data_id = format!("{:032x}", state.submissions.len());
-    let polls = state.script.polls.iter().cloned().collect();
-    state.polls.insert(data_id.clone(), polls);
-    if let Some(converted) = state.script.converted.clone() {
-        state.converted.insert(data_id.clone(), converted);
-    }
-    (StatusCode::OK, json!({ "data_id": data_id }).to_string()).into_response()
-}
-
-async fn result(
-    State(state): State<Shared>,
-    Path(data_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if !authorized(&headers) {
-        return unauthorized();
-    }
-    let mut state = state.lock().unwrap();
-    state.poll_count += 1;
-
-    let Some(polls) = state.polls.get_mut(&data_id) else {
-        return (StatusCode::NOT_FOUND, r#"{"err": "Not found"}"#).into_response();
-    };
-    let response = if polls.len() > 1 {
-        polls.pop_front()
-    } else {
-        polls.front().cloned()
-    };
-    response
-        .unwrap_or((StatusCode::INTERNAL_SERVER_ERROR, String::new()))
-        .into_response()
-}
-
-async fn converted(
-    State(state): State<Shared>,
-    Path(data_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if !authorized(&headers) {
-        return unauthorized();
-    }
-
-    match state.lock().unwrap().converted.get(&data_id) {
-        Some(bytes) => (StatusCode::OK, bytes.clone()).into_response(),
-        None => (StatusCode::NOT_FOUND, r#"{"err": "Not found"}"#).into_response(),
-    }
-}
-
-/// Starts the stand-in on 127.0.0.1 and returns its base URL and state.
-async fn stand_in(script: Script) -> (String, Shared) {
-    let state: Shared = Arc::new(Mutex::new(StandInState {
-        script,
-        ..StandInState::default()
-    }));
-    let router = Router::new()
-        .route("/file", post(submit))
-        .route("/file/{data_id}", get(result))
-        .route("/file/converted/{data_id}", get(converted))
-        .with_state(state.clone());
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (url, state)
+/// Starts the stand-in and returns its base URL with the stand-in.
+async fn stand_in(script: Script) -> (String, CoreStandIn) {
+    let stand_in = CoreStandIn::start(script).await;
+    (stand_in.url.clone(), stand_in)
 }
 
 fn scanner(url: &str) -> MetaDefenderScanner {
@@ -156,32 +26,8 @@ fn scanner(url: &str) -> MetaDefenderScanner {
     MetaDefenderScanner::new(config).unwrap()
 }
 
-fn in_progress(percent: u32) -> Scripted {
-    let body = json!({
-        "scan_results": { "progress_percentage": percent, "scan_all_result_i": 255, "scan_all_result_a": "In Progress" },
-        "process_info": { "result": "Processing", "progress_percentage": percent }
-    });
-    (StatusCode::OK, body.to_string())
-}
-
-fn finished(code: i64, workflow_result: &str, blocked_reason: &str, actions_ran: &str) -> Scripted {
-    let body = json!({
-        "scan_results": { "progress_percentage": 100, "scan_all_result_i": code },
-        "process_info": {
-            "result": workflow_result,
-            "blocked_reason": blocked_reason,
-            "progress_percentage": 100,
-            "post_processing": { "actions_ran": actions_ran, "actions_failed": "" }
-        }
-    });
-    (StatusCode::OK, body.to_string())
-}
-
 fn polls(polls: Vec<Scripted>) -> Script {
-    Script {
-        polls,
-        ..Script::default()
-    }
+    Script::polls(polls)
 }
 
 #[tokio::test]
@@ -197,10 +43,15 @@ async fn clean_after_progress_steps() {
         ScanRequest::new("application/pdf", b"%PDF-1.4 harmless").with_file_name("Q3 report.pdf");
     let verdict = scanner(&url).scan(request).await;
 
-    assert_eq!(verdict, Verdict::clean("metadefender"));
-    let state = state.lock().unwrap();
-    assert_eq!(state.poll_count, 3);
-    let submission = &state.submissions[0];
+    let data_id = verdict
+        .data_id()
+        .expect("a clean verdict of Core has a data id");
+    assert!(verdict.is_clean(), "{verdict}");
+    assert_eq!(verdict.sanitized_copy(), None);
+    assert_eq!(data_id, format!("{:032x}", 1));
+    assert_eq!(state.poll_count(), 3);
+    let submissions = state.submissions();
+    let submission = &submissions[0];
     assert_eq!(submission.file_name.as_deref(), Some("Q3 report.pdf"));
     assert_eq!(submission.content_length.as_deref(), Some("17"));
     assert_eq!(submission.body, b"%PDF-1.4 harmless");
@@ -270,7 +121,7 @@ async fn sanitized_copy_is_reported_and_fetched() {
         converted: Some(b"%PDF-1.4 sanitized".to_vec()),
         ..Script::default()
     };
-    let (url, _state) = stand_in(script).await;
+    let (url, stand_in) = stand_in(script).await;
     let scanner = scanner(&url);
 
     let verdict = scanner
@@ -279,13 +130,16 @@ async fn sanitized_copy_is_reported_and_fetched() {
 
     let Verdict::Clean {
         sanitized: Some(SanitizedCopy { data_id }),
+        data_id: Some(scan_id),
         ..
-    } = verdict
+    } = &verdict
     else {
         panic!("expected a clean verdict with a sanitized copy, got {verdict}");
     };
-    let bytes = scanner.fetch_sanitized(&data_id).await.unwrap();
+    assert_eq!(data_id, scan_id);
+    let bytes = scanner.fetch_sanitized(data_id).await.unwrap();
     assert_eq!(bytes.as_deref(), Some(&b"%PDF-1.4 sanitized"[..]));
+    assert_eq!(stand_in.converted_requests(), vec![data_id.clone()]);
 }
 
 #[tokio::test]
@@ -347,7 +201,7 @@ async fn endless_scan_times_out() {
         )
     );
     assert!(started.elapsed() < Duration::from_secs(3));
-    assert!(state.lock().unwrap().poll_count >= 3);
+    assert!(state.poll_count() >= 3);
 }
 
 #[tokio::test]
@@ -436,7 +290,7 @@ async fn empty_content_is_clean_without_request() {
         .await;
 
     assert_eq!(verdict, Verdict::clean("metadefender"));
-    assert!(state.lock().unwrap().submissions.is_empty());
+    assert!(state.submissions().is_empty());
 }
 
 #[tokio::test]
@@ -467,4 +321,79 @@ fn invalid_configuration_is_rejected() {
         matches!(invalid_key, MetaDefenderError::InvalidApiKey),
         "{invalid_key:?}"
     );
+}
+
+#[tokio::test]
+async fn errors_temporary_or_permanent() {
+    let scripts = [
+        (
+            "queue full",
+            Script {
+                submit_response: Some((
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    r#"{"err": "Queue is full"}"#.to_string(),
+                )),
+                ..Script::default()
+            },
+            true,
+        ),
+        (
+            "internal error",
+            polls(vec![(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                r#"{"err": "Internal error"}"#.to_string(),
+            )]),
+            true,
+        ),
+        (
+            "bad request",
+            Script {
+                submit_response: Some((
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    r#"{"err": "Empty body"}"#.to_string(),
+                )),
+                ..Script::default()
+            },
+            false,
+        ),
+        (
+            "invalid response",
+            polls(vec![(StatusCode::OK, "not json".to_string())]),
+            false,
+        ),
+    ];
+
+    for (case, script, temporary) in scripts {
+        let (url, _state) = stand_in(script).await;
+
+        let error = scanner(&url)
+            .scan_report(ScanRequest::new("text/plain", b"payload"))
+            .await
+            .unwrap_err();
+
+        assert_eq!(error.is_temporary(), temporary, "{case}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn unreachable_and_wrong_key_kinds() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let closed_url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let (url, _state) = stand_in(polls(vec![finished(0, "Allowed", "", "")])).await;
+    let mut config = MetaDefenderConfig::new(&url);
+    config.api_key = Some("wrong".to_string());
+
+    let unreachable = scanner(&closed_url)
+        .scan_report(ScanRequest::new("text/plain", b"payload"))
+        .await
+        .unwrap_err();
+    let unauthorized = MetaDefenderScanner::new(config)
+        .unwrap()
+        .scan_report(ScanRequest::new("text/plain", b"payload"))
+        .await
+        .unwrap_err();
+
+    assert!(unreachable.is_temporary(), "{unreachable}");
+    assert!(!unauthorized.is_temporary(), "{unauthorized}");
 }

@@ -21,12 +21,14 @@ mod history;
 mod queue;
 mod relay;
 mod rules;
+mod sanitize;
 mod scan;
 
 pub use delivery::{BalanceConfig, OutboundTlsConfig};
 pub use history::{HistoryBackend, HistoryConfig};
 pub use queue::{QueueConfig, SmtpMode};
 pub use relay::LookaheadMode;
+pub use sanitize::{SanitizeConfig, SanitizeEngineConfig};
 pub use scan::ScanConfig;
 pub use rules::{DirectionConfig, FailurePolicyConfig, MatchConfig, RuleConfig};
 use rules::default_rules;
@@ -45,8 +47,10 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// The spool and the retries of queued messages.
     pub queue: QueueConfig,
-    /// Scanning and sanitization of attachments.
+    /// Scanning of attachments.
     pub scan: ScanConfig,
+    /// Sanitization of the attachments that rules request.
+    pub sanitize: SanitizeConfig,
     /// Loading and hot swap of rule sets.
     pub rule_set: RuleSetConfig,
     /// The administration endpoint.
@@ -67,6 +71,7 @@ impl Default for Config {
             delivery: DeliveryConfig::default(),
             queue: QueueConfig::default(),
             scan: ScanConfig::default(),
+            sanitize: SanitizeConfig::default(),
             rule_set: RuleSetConfig::default(),
             admin: AdminConfig::default(),
             history: HistoryConfig::default(),
@@ -515,6 +520,7 @@ impl Config {
             ));
         }
         self.queue.validate().map_err(|(setting, reason)| invalid(setting, reason))?;
+        self.sanitize.validate(&self.scan).map_err(|(setting, reason)| invalid(setting, &reason))?;
         self.history.validate()?;
         if self.rules.is_empty() {
             return Err(invalid("rules", "at least one rule is needed; use the shipped `secure-storage` rule"));

@@ -82,3 +82,27 @@ pub enum MetaDefenderError {
     #[error("MetaDefender Core did not finish the scan within {} s", after.as_secs_f64())]
     ScanTimedOut { after: Duration },
 }
+
+impl MetaDefenderError {
+    /// Returns true when the same request may succeed later: Core could not
+    /// be reached, timed out, was busy (HTTP 503 or another 5xx status) or
+    /// the connection broke. Configuration errors, rejected API keys,
+    /// unknown data ids and invalid responses are permanent.
+    pub fn is_temporary(&self) -> bool {
+        match self {
+            MetaDefenderError::Unreachable { .. }
+            | MetaDefenderError::RequestTimedOut { .. }
+            | MetaDefenderError::Transport { .. }
+            | MetaDefenderError::QueueFull
+            | MetaDefenderError::ScanTimedOut { .. } => true,
+            MetaDefenderError::Rejected { status, .. } => *status >= 500,
+            MetaDefenderError::InvalidUrl { .. }
+            | MetaDefenderError::InvalidApiKey
+            | MetaDefenderError::Client { .. }
+            | MetaDefenderError::Unauthorized { .. }
+            | MetaDefenderError::NotFound { .. }
+            | MetaDefenderError::InvalidResponse { .. }
+            | MetaDefenderError::InvalidDataId { .. } => false,
+        }
+    }
+}

@@ -66,8 +66,8 @@ impl MetaDefenderReport {
     /// | 9, 12–18, 20 | archive limits, encrypted archive, password-protected document, file type mismatch, potentially vulnerable, sensitive data | clean when `process_info.result` is `Allowed`, otherwise blocked, because the workflow in Core decides whether these pass |
     /// | any other | unknown | failed |
     ///
-    /// A clean verdict carries the sanitized copy whenever `actions_ran` contains
-    /// `Sanitized`.
+    /// A clean verdict carries the data id, and the sanitized copy whenever
+    /// `actions_ran` contains `Sanitized`.
     pub fn verdict(&self, engine: &str) -> Verdict {
         let code = self.scan_all_result;
         let meaning = describe_result_code(code);
@@ -108,6 +108,7 @@ impl MetaDefenderReport {
         Verdict::Clean {
             engine: engine.to_string(),
             sanitized,
+            data_id: Some(self.data_id.clone()),
         }
     }
 
