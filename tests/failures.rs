@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use mailgate_gateway::UploadFailurePolicy;
+use mailgate::UploadFailurePolicy;
 use mailgate_history::UploadStatus;
 use mailgate_message::ParsedMessage;
 use mailgate_tests::{

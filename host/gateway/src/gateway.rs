@@ -124,6 +124,11 @@ impl Gateway {
         if let Some(lookahead) = &lookahead {
             pipeline = pipeline.with_lookahead(Arc::clone(lookahead));
         }
+        let sanitizer = config
+            .sanitize
+            .build_stage(&config.scan)
+            .map_err(|reason| GatewayError::Config { setting: "sanitize".to_string(), reason })?;
+        pipeline = pipeline.with_sanitizing(Arc::new(sanitizer));
         if let Some(stage) = scan_stage(&config)? {
             pipeline = pipeline.with_scanning(Arc::new(stage));
         }

@@ -23,7 +23,7 @@
 //! after-queue mode the queue worker calls [`Pipeline::prepare`] and
 //! [`Pipeline::deliver`] separately and retries or bounces.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -31,7 +31,7 @@ use chrono::Utc;
 use ipnet::IpNet;
 use mailgate_delivery::{Delivery, OutboundEnvelope};
 use mailgate_history::{AsyncHistoryStore, MessageRecord};
-use mailgate_message::{Envelope, FolderName, Link, ParsedMessage, PartId, Rewrite, rewrite};
+use mailgate_message::{Envelope, FolderName, Link, ParsedMessage, PartId, Rewrite, Withheld, rewrite};
 use mailgate_rules::{PartSanitization, ScanFacts};
 use mailgate_smtp::{MessageHandler, Outcome, ReceivedMessage, RecipientToVerify, RecipientVerdict};
 use mailgate_vault::{UploadFile, VaultClient};
@@ -46,7 +46,8 @@ use crate::plan::Plan;
 use crate::report::{ProcessReport, failed_upload, outcome_of};
 use crate::rule_set::{Evaluation, RuleSet, SharedRuleSet, join_runs};
 use crate::scanning::{MessageScan, ScanStage};
-use crate::uploads::{SanitizedFile, UploadKind, planned_uploads, record_failed, record_uploaded};
+use crate::sanitizing::{SanitizeStage, SanitizedPart};
+use crate::uploads::{UploadKind, planned_uploads, record_failed, record_uploaded};
 
 /// Settings of the pipeline that do not change while the gateway runs.
 #[derive(Clone, Debug)]
@@ -72,6 +73,7 @@ pub struct Pipeline {
     settings: PipelineSettings,
     lookahead: Option<Arc<RecipientLookahead>>,
     scan: Option<Arc<ScanStage>>,
+    sanitizer: Option<Arc<SanitizeStage>>,
 }
 
 impl Pipeline {
@@ -85,13 +87,20 @@ impl Pipeline {
         history: Option<AsyncHistoryStore>,
         settings: PipelineSettings,
     ) -> Pipeline {
-        Pipeline { rule_set, vault, delivery, history, settings, lookahead: None, scan: None }
+        Pipeline { rule_set, vault, delivery, history, settings, lookahead: None, scan: None, sanitizer: None }
     }
 
     /// Scans the attachments of every message with `stage` before the
     /// rules run.
     pub fn with_scanning(mut self, stage: Arc<ScanStage>) -> Pipeline {
         self.scan = Some(stage);
+        self
+    }
+
+    /// Sanitizes the attachments that rules ask for with `stage`. Without
+    /// it, such requests are logged and the attachments stay as received.
+    pub fn with_sanitizing(mut self, stage: Arc<SanitizeStage>) -> Pipeline {
+        self.sanitizer = Some(stage);
         self
     }
 
@@ -140,19 +149,20 @@ impl Pipeline {
         };
         report.part_verdicts = scan.verdicts.clone();
 
-        let sanitized = self.sanitize(&message, &plan, &scan).await;
+        let mut withheld = Vec::new();
+        let sanitized = self.sanitize(&message, &mut plan, &scan, &mut withheld, report).await;
         mark_sanitized(report, &sanitized);
 
-        let facts = ScanFacts { scans: scan.states.clone(), sanitized: sanitization_facts(&message, &sanitized) };
+        let facts = ScanFacts { scans: scan.states.clone(), sanitized: sanitization_facts(&sanitized) };
         plan.merge(stage.run(Some(facts), report).await?);
 
-        let withheld = scan.apply(&mut plan);
+        let blocked = scan.apply(&mut plan);
         let uploaded = self.upload(&message, &mut plan, &scan, &sanitized, &envelope, report).await?;
 
         let changes = Rewrite {
             remove: plan.remove.clone(),
             links: if plan.link { uploaded.links } else { Vec::new() },
-            withheld: withheld.into_iter().map(|(_, withheld)| withheld).collect(),
+            withheld: blocked.into_iter().map(|(_, withheld)| withheld).chain(withheld).collect(),
         };
         // TODO: hand the sanitized files (`sanitized`), the rule notices
         // (`plan.notes`) and the vault links of uploaded blocked files
@@ -171,14 +181,37 @@ impl Pipeline {
     }
 
     /// Sanitizes the attachments that rules asked for and the scan did not
-    /// block; returns the rewritten files by part.
-    async fn sanitize(&self, _message: &ParsedMessage, plan: &Plan, scan: &MessageScan) -> BTreeMap<PartId, SanitizedFile> {
-        let requested: Vec<PartId> = plan.sanitize.iter().copied().filter(|id| !scan.is_blocked(*id)).collect();
-        if !requested.is_empty() {
-            // TODO: run the sanitize stage on `requested`.
-            tracing::warn!(parts = requested.len(), "sanitization requested but not available; attachments kept as received");
+    /// block; returns the sanitized copies by part. Parts that the failure
+    /// policy removes join `plan.remove`, with their notice entries in
+    /// `withheld`; every failure is noted in the part's verdict.
+    async fn sanitize(
+        &self,
+        message: &ParsedMessage,
+        plan: &mut Plan,
+        scan: &MessageScan,
+        withheld: &mut Vec<Withheld>,
+        report: &mut ProcessReport,
+    ) -> BTreeMap<PartId, SanitizedPart> {
+        let requested: BTreeSet<PartId> = plan.sanitize.iter().copied().filter(|id| !scan.is_blocked(*id)).collect();
+        if requested.is_empty() {
+            return BTreeMap::new();
         }
-        BTreeMap::new()
+        let Some(sanitizer) = &self.sanitizer else {
+            tracing::warn!(parts = requested.len(), "sanitization requested but no sanitizer is set up; attachments kept as received");
+            return BTreeMap::new();
+        };
+
+        let result = sanitizer.sanitize(message, &requested, &scan.raw).await;
+        for failure in &result.failed {
+            let verdict = report.part_verdicts.iter_mut().find(|verdict| verdict.part_id == failure.part_id.0);
+            if let Some(verdict) = verdict {
+                verdict.verdict.push_str(&format!("; not sanitized: {}", failure.reason));
+            }
+        }
+        plan.remove.extend(result.removed_parts());
+        withheld.extend(result.withheld());
+        tracing::info!(sanitized = result.sanitized.len(), failed = result.failed.len(), "attachments sanitized");
+        result.sanitized.into_iter().map(|part| (part.part_id, part)).collect()
     }
 
     /// Uploads the planned files as one group into the message's folder and
@@ -194,7 +227,7 @@ impl Pipeline {
         message: &ParsedMessage,
         plan: &mut Plan,
         scan: &MessageScan,
-        sanitized: &BTreeMap<PartId, SanitizedFile>,
+        sanitized: &BTreeMap<PartId, SanitizedPart>,
         envelope: &Envelope,
         report: &mut ProcessReport,
     ) -> Result<UploadedLinks, ProcessError> {
@@ -366,21 +399,20 @@ impl RuleStage<'_> {
 }
 
 /// Marks the scan verdicts of sanitized parts for the history.
-fn mark_sanitized(report: &mut ProcessReport, sanitized: &BTreeMap<PartId, SanitizedFile>) {
+fn mark_sanitized(report: &mut ProcessReport, sanitized: &BTreeMap<PartId, SanitizedPart>) {
     for verdict in &mut report.part_verdicts {
         verdict.sanitized |= sanitized.contains_key(&PartId(verdict.part_id));
     }
 }
 
 /// The sanitization results as the rules of the second stage see them.
-fn sanitization_facts(message: &ParsedMessage, sanitized: &BTreeMap<PartId, SanitizedFile>) -> BTreeMap<PartId, PartSanitization> {
+fn sanitization_facts(sanitized: &BTreeMap<PartId, SanitizedPart>) -> BTreeMap<PartId, PartSanitization> {
     sanitized
         .iter()
         .map(|(id, file)| {
-            let original_size = message.part(*id).map_or(0, |part| part.size());
             let facts = PartSanitization {
                 removed: file.removed.clone(),
-                original_size,
+                original_size: file.original_size,
                 sanitized_size: file.content.len() as u64,
                 file_name: file.file_name.clone(),
             };

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeSet;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use mailgate_history::PartVerdict;
 use mailgate_message::{ParsedMessage, PartId, PartInfo, StorageNames, Withheld};
@@ -39,6 +39,8 @@ pub(crate) struct MessageScan {
     pub(crate) verdicts: Vec<PartVerdict>,
     /// The scan state of each attachment, for the rules.
     pub(crate) states: BTreeMap<PartId, PartScan>,
+    /// The engine's verdict for each scanned attachment, for the sanitizer.
+    pub(crate) raw: HashMap<PartId, Verdict>,
 }
 
 impl ScanStage {
@@ -66,6 +68,7 @@ impl ScanStage {
                 continue;
             }
             let verdict = self.engine.scan(request(part)).await;
+            result.raw.insert(part.id, verdict.clone());
             self.note(part, file_name, verdict, &mut result)?;
         }
 

@@ -20,6 +20,7 @@ use mailgate_message::{ParsedMessage, PartId, StorageNames};
 use mailgate_vault::{UploadFile, UploadedFile};
 
 use crate::plan::Plan;
+use crate::sanitizing::SanitizedPart;
 use crate::report::ProcessReport;
 
 /// Why a file is uploaded.
@@ -31,20 +32,6 @@ pub(crate) enum UploadKind {
     Blocked,
     /// The original of a sanitized attachment.
     Original,
-}
-
-/// A sanitized attachment: the file that replaces the original in the
-/// delivered message.
-#[derive(Clone, Debug)]
-pub(crate) struct SanitizedFile {
-    /// Decoded content of the sanitized file.
-    pub(crate) content: Vec<u8>,
-    /// New file name, when the sanitizer changed it.
-    pub(crate) file_name: Option<String>,
-    /// New media type, when the sanitizer changed it.
-    pub(crate) content_type: Option<String>,
-    /// Kinds of content removed, such as `VBA project`.
-    pub(crate) removed: Vec<String>,
 }
 
 /// One file of the upload group.
@@ -63,7 +50,7 @@ pub(crate) fn planned_uploads(
     message: &ParsedMessage,
     plan: &Plan,
     blocked: &dyn Fn(PartId) -> bool,
-    sanitized: &BTreeMap<PartId, SanitizedFile>,
+    sanitized: &BTreeMap<PartId, SanitizedPart>,
     folder: &str,
     report: &mut ProcessReport,
 ) -> Vec<PlannedUpload> {

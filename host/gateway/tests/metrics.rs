@@ -81,8 +81,9 @@ async fn metrics_need_token_and_count_messages() {
     assert!(!text.contains("mailgate_upload_errors_total{"), "no upload failed: {text}");
     assert_eq!(value(&after, "mailgate_queue_messages"), 0.0, "the message is finished");
     assert!(text.contains("# TYPE mailgate_rule_invocation_seconds histogram"), "{text}");
-    assert_eq!(value(&after, "mailgate_rule_invocation_seconds_count{rule=\"secure-storage\"}"), 1.0);
-    assert_eq!(value(&after, "mailgate_rule_invocation_seconds_bucket{rule=\"secure-storage\",le=\"+Inf\"}"), 1.0);
+    // One invocation before the scan and one after it.
+    assert_eq!(value(&after, "mailgate_rule_invocation_seconds_count{rule=\"secure-storage\"}"), 2.0);
+    assert_eq!(value(&after, "mailgate_rule_invocation_seconds_bucket{rule=\"secure-storage\",le=\"+Inf\"}"), 2.0);
     assert!(!text.contains("mailgate_rule_failures_total{"), "no rule failed: {text}");
 
     let history = fixture.gateway.history().unwrap();
