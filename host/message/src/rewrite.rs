@@ -147,11 +147,17 @@ fn removal_range(message: &ParsedMessage, parent: PartId, child: PartId) -> Opti
     let mut start = body_start + found;
 
     // The line break before a delimiter belongs to it, except for a first
-    // delimiter at the very start of the body, where it ends the header block.
+    // delimiter at the very start of the body, where it ends the header block,
+    // and after a part with an empty body, where it ends that part's header
+    // block.
     if start >= body_start + 2 && &message.raw[start - 2..start] == b"\r\n" {
         start -= 2;
     } else if start > body_start && message.raw[start - 1] == b'\n' {
         start -= 1;
+    }
+    let previous_sibling = message.parts[..child.id.0 as usize].iter().rev().find(|part| part.parent == Some(parent.id));
+    if let Some(previous) = previous_sibling {
+        start = start.max(previous.body_range.end);
     }
 
     Some(start..child.body_range.end)

@@ -301,3 +301,20 @@ fn rewrite_long_lines_with_notice() {
     assert!(text.starts_with(&long_line), "{text}");
     assert!(text.contains("a.pdf-id"));
 }
+
+#[test]
+fn rewrite_removes_part_after_empty_part() {
+    let raw = b"From: a@example.com\r\nSubject: s\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+--b\r\nContent-Type: text/plain\r\n\r\nHello\r\n\r\n\
+--b\r\nContent-Type: application/octet-stream; name=\"empty.bin\"\r\n\r\n\
+--b\r\nContent-Type: application/pdf; name=\"a.pdf\"\r\n\r\n%PDF\r\n--b--\r\n"
+        .to_vec();
+    let message = ParsedMessage::parse(raw).unwrap();
+    assert_eq!(message.attachments().map(|part| part.size()).collect::<Vec<_>>(), [0, 4]);
+
+    let output = rewrite(&message, &plan(&attachment_ids(&message), Vec::new()));
+
+    assert!(!contains(&output, b"a.pdf"), "{}", String::from_utf8_lossy(&output));
+    assert!(!contains(&output, b"empty.bin"), "{}", String::from_utf8_lossy(&output));
+    assert!(contains(&output, b"Hello\r\n\r\n--b--\r\n"), "{}", String::from_utf8_lossy(&output));
+}
