@@ -3,11 +3,13 @@
 //!
 //! Everything here is free of I/O. [`ParsedMessage::parse`] reads raw RFC 5322
 //! bytes with `mail-parser` and classifies every MIME part with the gateway's
-//! own rules (see [`PartKind`]); [`rewrite`] produces the message delivered to
+//! own rules (see [`PartKind`]), after repairing damage that would hide
+//! parts (see [`Defect`]); [`rewrite`] produces the message delivered to
 //! the next hop, changing only the parts the rules asked to change.
 
 mod classify;
 mod date;
+mod defect;
 mod error;
 mod fold;
 mod folder;
@@ -16,9 +18,11 @@ mod notice;
 mod params;
 mod parse;
 mod part;
+mod repair;
 mod rewrite;
 mod transfer;
 
+pub use defect::Defect;
 pub use error::ParseError;
 pub use folder::{FolderName, MessageKey};
 pub use names::StorageNames;

@@ -55,7 +55,8 @@ struct Edit {
 
 /// Rewrites `message` as `plan` specifies and returns the new raw message.
 ///
-/// With an empty plan the result is the original bytes.
+/// With an empty plan the result is `message.raw`: the original bytes, with
+/// CR LF line ends and the other repairs that `message.defects` lists.
 pub fn rewrite(message: &ParsedMessage, plan: &Rewrite) -> Vec<u8> {
     let remove: BTreeSet<PartId> = plan
         .remove
