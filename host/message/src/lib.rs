@@ -7,10 +7,12 @@
 //! parts (see [`Defect`]); [`rewrite`] produces the message delivered to
 //! the next hop, changing only the parts the rules asked to change.
 
+mod body_notice;
 mod classify;
 mod date;
 mod defect;
 mod error;
+mod fields;
 mod fold;
 mod folder;
 mod names;
@@ -20,13 +22,18 @@ mod parse;
 mod part;
 mod repair;
 mod rewrite;
+mod template;
 mod transfer;
 
 pub use defect::Defect;
 pub use error::ParseError;
 pub use folder::{FolderName, MessageKey};
 pub use names::StorageNames;
-pub use notice::{Link, Withheld};
+pub use notice::{Link, Note, Withheld};
 pub use parse::{Envelope, HeaderField, ParsedMessage};
 pub use part::{Disposition, PartId, PartInfo, PartKind, TransferEncoding};
 pub use rewrite::{Rewrite, rewrite};
+pub use template::{
+    DEFAULT_HTML_STYLE, DEFAULT_LINKS_HEADING, DEFAULT_WITHHELD_HEADING, DEFAULT_WITHHELD_LINK_TEXT, NoticePosition,
+    NoticeTemplate,
+};

@@ -3,10 +3,11 @@
 //! The rewrite works on the raw bytes. It cuts removed parts out together
 //! with the delimiter line in front of them. It replaces the encoded body of
 //! the first text/plain and the first text/html body with the same body plus
-//! the notice. Every other byte is copied unchanged. Bodies keep their charset
-//! and transfer encoding; a base64 or quoted-printable body is decoded,
-//! extended and encoded again, so its line wrapping may change while its
-//! content stays.
+//! the notice and the notes, at the top or the bottom as
+//! [`crate::body_notice`] describes. Every other byte is copied unchanged.
+//! Bodies keep their charset and transfer encoding; a base64 or
+//! quoted-printable body is decoded, extended and encoded again, so its line
+//! wrapping may change while its content stays.
 //!
 //! Two cases need new structure:
 //! - A multipart whose children are all removed would become invalid, so its
@@ -29,22 +30,29 @@
 use std::collections::BTreeSet;
 use std::ops::Range;
 
+use crate::body_notice::{html_with_notice, text_with_notice};
+use crate::fields::{field_name, header_fields};
 use crate::fold::refold_header_block;
-use crate::notice::{Link, NoticeContent, Withheld, render_html, render_placeholder, render_text};
+use crate::notice::{Link, Note, NoticeContent, Withheld, removed_sentence, render_placeholder};
 use crate::parse::ParsedMessage;
 use crate::part::{PartId, PartInfo, PartKind, TransferEncoding};
+use crate::template::NoticeTemplate;
 use crate::transfer;
 
-/// The changes to make to a message.
+/// The changes to make to a message. The default changes nothing.
 #[derive(Clone, Debug, Default)]
 pub struct Rewrite {
     /// Parts to remove. Parts that are not attachments are ignored.
     pub remove: BTreeSet<PartId>,
-    /// Links to list in a notice.
+    /// Links to list in the notice.
     pub links: Vec<Link>,
-    /// Removed attachments to name in the notice with the reason. No notice
-    /// is added when this and `links` are empty.
+    /// Removed attachments to name in the notice with the reason.
     pub withheld: Vec<Withheld>,
+    /// Texts that rules add to the bodies. No notice is added when this,
+    /// `links` and `withheld` are empty.
+    pub notes: Vec<Note>,
+    /// Texts, position and style of the notice.
+    pub template: NoticeTemplate,
 }
 
 /// One replacement of a byte range of the raw message.
@@ -69,8 +77,9 @@ pub fn rewrite(message: &ParsedMessage, plan: &Rewrite) -> Vec<u8> {
         refold_header_block(&message.raw[root.header_range.clone()])
             .map(|replacement| Edit { range: root.header_range.clone(), replacement })
     });
-    let notice = NoticeContent { links: &plan.links, withheld: &plan.withheld };
-    if remove.is_empty() && notice.is_empty() && long_line_edits.is_empty() && header_edit.is_none() {
+    let notice = NoticeContent { links: &plan.links, withheld: &plan.withheld, notes: &plan.notes, template: &plan.template };
+    let unchanged = remove.is_empty() && notice.is_empty();
+    if unchanged && long_line_edits.is_empty() && header_edit.is_none() {
         return message.raw.clone();
     }
 
@@ -89,7 +98,7 @@ pub fn rewrite(message: &ParsedMessage, plan: &Rewrite) -> Vec<u8> {
             let Some(range) = removal_range(message, parent, *child) else { continue };
             if empties_parent && position == 0 {
                 let boundary = boundary_of(message, parent);
-                let text = if notice_placed { render_placeholder(&NoticeContent::EMPTY) } else { render_placeholder(&notice) };
+                let text = if notice_placed { removed_sentence() } else { render_placeholder(&notice) };
                 notice_placed |= !notice.is_empty();
                 edits.push(Edit { range, replacement: text_part(&boundary, &text, true) });
             } else {
@@ -164,7 +173,7 @@ fn removal_range(message: &ParsedMessage, parent: PartId, child: PartId) -> Opti
     Some(start..child.body_range.end)
 }
 
-/// Edits that append the notice to the first text/plain and the first
+/// Edits that add the notice to the first text/plain and the first
 /// text/html body that are not removed, grouped by part.
 fn notice_edits(message: &ParsedMessage, remove: &BTreeSet<PartId>, notice: &NoticeContent<'_>) -> Vec<(PartId, Vec<Edit>)> {
     let mut edits = Vec::new();
@@ -176,13 +185,8 @@ fn notice_edits(message: &ParsedMessage, remove: &BTreeSet<PartId>, notice: &Not
             .find(|part| part.kind == PartKind::Body && part.content_type == content_type && !remove.contains(&part.id));
         let Some(part) = target else { continue };
 
-        let inserted = if content_type == "text/html" {
-            transfer::encode_html(&render_html(notice), part.charset.as_deref())
-                .map(|notice| insert_before_body_end(&part.content, &notice))
-        } else {
-            transfer::encode_plain_text(&render_text(notice), part.charset.as_deref(), part.transfer_encoding)
-                .map(|notice| append_text(&part.content, &notice))
-        };
+        let inserted =
+            if content_type == "text/html" { html_with_notice(part, notice) } else { text_with_notice(part, notice) };
         let Some(content) = inserted else { continue };
 
         edits.push((part.id, body_edits(message, part, &content)));
@@ -258,28 +262,6 @@ fn transfer_encoding_edit(message: &ParsedMessage, part: &PartInfo, value: &str)
     Edit { range: insert_at..insert_at, replacement: field.into_bytes() }
 }
 
-fn append_text(content: &[u8], notice: &[u8]) -> Vec<u8> {
-    let mut combined = content.to_vec();
-    if !combined.is_empty() && !combined.ends_with(b"\n") {
-        combined.extend_from_slice(b"\r\n");
-    }
-    combined.extend_from_slice(notice.strip_prefix(b"\r\n").unwrap_or(notice));
-    combined
-}
-
-/// Inserts `notice` before the last `</body>` (case-insensitive), or at the
-/// end when there is none.
-fn insert_before_body_end(content: &[u8], notice: &[u8]) -> Vec<u8> {
-    let lower = content.to_ascii_lowercase();
-    let position = rfind(&lower, b"</body").unwrap_or(content.len());
-
-    let mut combined = Vec::with_capacity(content.len() + notice.len());
-    combined.extend_from_slice(&content[..position]);
-    combined.extend_from_slice(notice);
-    combined.extend_from_slice(&content[position..]);
-    combined
-}
-
 /// Builds an edit that inserts a text/plain part with the notice in front of the
 /// first child of the top-level multipart. Empty when part 0 is no multipart.
 fn new_notice_part(message: &ParsedMessage, notice: &NoticeContent<'_>) -> Option<Edit> {
@@ -322,8 +304,7 @@ fn replace_whole_message(message: &ParsedMessage, notice: &NoticeContent<'_>) ->
 
     let mut output = Vec::with_capacity(header_block.len() + 512);
     for field in header_fields(header_block) {
-        let name_end = field.iter().position(|byte| *byte == b':').unwrap_or(0);
-        let name = String::from_utf8_lossy(&field[..name_end]).trim().to_ascii_lowercase();
+        let name = field_name(field);
         if name.starts_with("content-") || name.is_empty() {
             continue;
         }
@@ -334,38 +315,6 @@ fn replace_whole_message(message: &ParsedMessage, notice: &NoticeContent<'_>) ->
     output.extend_from_slice(b"Content-Transfer-Encoding: quoted-printable\r\n\r\n");
     output.extend_from_slice(&transfer::encode(render_placeholder(notice).as_bytes(), TransferEncoding::QuotedPrintable));
     output
-}
-
-/// Splits a header block into fields, each with its folded continuation
-/// lines and line end. The blank line that ends the block is not a field.
-fn header_fields(block: &[u8]) -> Vec<&[u8]> {
-    let mut fields = Vec::new();
-    let mut start = 0;
-    let mut position = 0;
-
-    while position < block.len() {
-        let line_end = block[position..]
-            .iter()
-            .position(|byte| *byte == b'\n')
-            .map_or(block.len(), |offset| position + offset + 1);
-        let line = &block[position..line_end];
-        let is_continuation = matches!(line.first(), Some(b' ' | b'\t'));
-        let is_blank = line == b"\r\n" || line == b"\n";
-
-        if (!is_continuation || is_blank) && position > start {
-            fields.push(&block[start..position]);
-            start = position;
-        }
-        if is_blank {
-            start = line_end;
-        }
-        position = line_end;
-    }
-    if start < block.len() {
-        fields.push(&block[start..]);
-    }
-
-    fields
 }
 
 fn apply(raw: &[u8], mut edits: Vec<Edit>) -> Vec<u8> {

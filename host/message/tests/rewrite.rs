@@ -1,11 +1,12 @@
-//! Rewrite tests over sample messages: removed parts are gone, notices are in
-//! both bodies, and every other part is byte for byte the same.
+//! Rewrite tests over sample messages: removed parts are gone, notices and
+//! notes are in both bodies at their position, and every other part is byte
+//! for byte the same.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use mail_parser::{MessageParser, MimeHeaders};
-use mailgate_message::{Link, ParsedMessage, PartId, PartKind, Rewrite, rewrite};
+use mailgate_message::{Link, Note, NoticePosition, NoticeTemplate, ParsedMessage, PartId, PartKind, Rewrite, Withheld, rewrite};
 
 fn sample(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/mail").join(name);
@@ -17,7 +18,7 @@ fn link(name: &str) -> Link {
 }
 
 fn plan(remove: &[PartId], links: Vec<Link>) -> Rewrite {
-    Rewrite { remove: remove.iter().copied().collect::<BTreeSet<_>>(), links, withheld: Vec::new() }
+    Rewrite { remove: remove.iter().copied().collect::<BTreeSet<_>>(), links, ..Rewrite::default() }
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -300,6 +301,95 @@ fn rewrite_long_lines_with_notice() {
     let text = parsed.body_text(0).unwrap();
     assert!(text.starts_with(&long_line), "{text}");
     assert!(text.contains("a.pdf-id"));
+}
+
+fn withheld_with_link() -> Withheld {
+    Withheld {
+        file_name: "invoice.docm".to_string(),
+        reason: "blocked by the virus scan (macro)".to_string(),
+        link: Some(link("invoice.docm")),
+    }
+}
+
+#[test]
+fn notice_at_top_of_both_bodies() {
+    let message = ParsedMessage::parse(sample("pdf-with-inline-logo.eml")).unwrap();
+    let template = NoticeTemplate { position: NoticePosition::Top, ..NoticeTemplate::default() };
+    let plan = Rewrite { remove: attachment_ids(&message).into_iter().collect(), links: vec![link("Q3 report.pdf")], template, ..Rewrite::default() };
+
+    let output = rewrite(&message, &plan);
+
+    let parsed = MessageParser::default().parse(&output).unwrap();
+    let text = parsed.body_text(0).unwrap();
+    assert!(text.starts_with("Attachments of this message were moved to secure storage:\r\n- Q3 report.pdf"), "{text}");
+    assert!(text.contains("Numbers look good."), "{text}");
+    let html = parsed.body_html(0).unwrap();
+    let body_tag_end = html.to_ascii_lowercase().find("<body").and_then(|start| html[start..].find('>').map(|end| start + end + 1)).unwrap();
+    assert!(html[body_tag_end..].trim_start().starts_with("<div class=\"mailgate-notice\""), "{html}");
+}
+
+#[test]
+fn notice_custom_headings_and_style() {
+    let message = ParsedMessage::parse(sample("pdf-with-inline-logo.eml")).unwrap();
+    let template = NoticeTemplate {
+        links_heading: "Dateien im sicheren Speicher:".to_string(),
+        withheld_heading: "Gesperrte Dateien:".to_string(),
+        html_style: "border:2px solid red".to_string(),
+        ..NoticeTemplate::default()
+    };
+    let plan = Rewrite { links: vec![link("a.pdf")], withheld: vec![withheld_with_link()], template, ..Rewrite::default() };
+
+    let output = rewrite(&message, &plan);
+
+    let parsed = MessageParser::default().parse(&output).unwrap();
+    let text = parsed.body_text(0).unwrap();
+    assert!(text.contains("Dateien im sicheren Speicher:\r\n- a.pdf"), "{text}");
+    assert!(text.contains("Gesperrte Dateien:\r\n- invoice.docm: blocked by the virus scan (macro); kept in secure storage"), "{text}");
+    assert!(text.contains("finds it clean: http://127.0.0.1:8010/vault_rest/file/invoice.docm-id"), "{text}");
+    let html = parsed.body_html(0).unwrap();
+    assert!(html.contains("style=\"border:2px solid red\""), "{html}");
+    assert!(html.contains("<a href=\"http://127.0.0.1:8010/vault_rest/file/invoice.docm-id\">"), "{html}");
+}
+
+#[test]
+fn notes_without_links_added() {
+    let message = ParsedMessage::parse(sample("pdf-with-inline-logo.eml")).unwrap();
+    let notes = vec![
+        Note { text: "This message comes from outside <your> organisation.".to_string(), position: NoticePosition::Top },
+        Note { text: "Scanned by mailgate.".to_string(), position: NoticePosition::Bottom },
+    ];
+    let plan = Rewrite { notes, ..Rewrite::default() };
+
+    let output = rewrite(&message, &plan);
+
+    let parsed = MessageParser::default().parse(&output).unwrap();
+    let text = parsed.body_text(0).unwrap();
+    assert!(text.starts_with("This message comes from outside <your> organisation.\r\n\r\nHi Bob,"), "{text}");
+    assert!(text.trim_end().ends_with("Scanned by mailgate."), "{text}");
+    assert!(!text.contains("secure storage"), "{text}");
+    let html = parsed.body_html(0).unwrap();
+    assert!(html.contains("outside &lt;your&gt; organisation."), "{html}");
+    assert!(!html.contains("<your>"), "{html}");
+    assert_eq!(html.matches("class=\"mailgate-note\"").count(), 2, "{html}");
+    assert!(!html.contains("mailgate-notice"), "{html}");
+    assert_eq!(ParsedMessage::parse(output).unwrap().attachments().count(), 1, "nothing removed");
+}
+
+#[test]
+fn notes_in_placeholder_part() {
+    let raw = b"From: a@example.com\r\nSubject: s\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\n\
+Content-Type: application/pdf; name=\"x.pdf\"\r\n\r\n%PDF\r\n--b1--\r\n"
+        .to_vec();
+    let message = ParsedMessage::parse(raw).unwrap();
+    let notes = vec![Note { text: "Checked.".to_string(), position: NoticePosition::Bottom }];
+    let plan = Rewrite { remove: attachment_ids(&message).into_iter().collect(), links: vec![link("x.pdf")], notes, ..Rewrite::default() };
+
+    let output = rewrite(&message, &plan);
+
+    let parsed = MessageParser::default().parse(&output).unwrap();
+    let text = parsed.body_text(0).unwrap();
+    assert!(text.contains("x.pdf-id"), "{text}");
+    assert!(text.trim_end().ends_with("Checked."), "{text}");
 }
 
 #[test]
