@@ -21,7 +21,9 @@ mod params;
 mod parse;
 mod part;
 mod repair;
+mod replace;
 mod rewrite;
+mod rfc2231;
 mod template;
 mod transfer;
 
@@ -32,6 +34,7 @@ pub use names::StorageNames;
 pub use notice::{Link, Note, Withheld};
 pub use parse::{Envelope, HeaderField, ParsedMessage};
 pub use part::{Disposition, PartId, PartInfo, PartKind, TransferEncoding};
+pub use replace::Replacement;
 pub use rewrite::{Rewrite, rewrite};
 pub use template::{
     DEFAULT_HTML_STYLE, DEFAULT_LINKS_HEADING, DEFAULT_WITHHELD_HEADING, DEFAULT_WITHHELD_LINK_TEXT, NoticePosition,

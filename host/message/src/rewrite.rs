@@ -1,9 +1,10 @@
 //! The byte-preserving rewrite of a message.
 //!
 //! The rewrite works on the raw bytes. It cuts removed parts out together
-//! with the delimiter line in front of them. It replaces the encoded body of
-//! the first text/plain and the first text/html body with the same body plus
-//! the notice and the notes, at the top or the bottom as
+//! with the delimiter line in front of them. It replaces the content of
+//! replaced attachments as [`crate::replace`] describes. It replaces the
+//! encoded body of the first text/plain and the first text/html body with the
+//! same body plus the notice and the notes, at the top or the bottom as
 //! [`crate::body_notice`] describes. Every other byte is copied unchanged.
 //! Bodies keep their charset and transfer encoding; a base64 or
 //! quoted-printable body is decoded, extended and encoded again, so its line
@@ -27,7 +28,7 @@
 //! them would break the signature. Over-long top-level header lines are
 //! refolded as [`crate::fold`] describes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use crate::body_notice::{html_with_notice, text_with_notice};
@@ -36,6 +37,7 @@ use crate::fold::refold_header_block;
 use crate::notice::{Link, Note, NoticeContent, Withheld, removed_sentence, render_placeholder};
 use crate::parse::ParsedMessage;
 use crate::part::{PartId, PartInfo, PartKind, TransferEncoding};
+use crate::replace::{Replacement, replaced_body, replaced_header_block};
 use crate::template::NoticeTemplate;
 use crate::transfer;
 
@@ -44,6 +46,10 @@ use crate::transfer;
 pub struct Rewrite {
     /// Parts to remove. Parts that are not attachments are ignored.
     pub remove: BTreeSet<PartId>,
+    /// Attachments whose content to replace. Parts that are not attachments
+    /// (bodies, inline images, and every part inside signed or encrypted
+    /// content) are ignored, and so are parts in `remove`.
+    pub replace: BTreeMap<PartId, Replacement>,
     /// Links to list in the notice.
     pub links: Vec<Link>,
     /// Removed attachments to name in the notice with the reason.
@@ -72,13 +78,16 @@ pub fn rewrite(message: &ParsedMessage, plan: &Rewrite) -> Vec<u8> {
         .copied()
         .filter(|id| message.part(*id).is_some_and(PartInfo::is_attachment))
         .collect();
-    let long_line_edits = long_line_edits(message, &remove);
-    let header_edit = message.parts.first().and_then(|root| {
-        refold_header_block(&message.raw[root.header_range.clone()])
-            .map(|replacement| Edit { range: root.header_range.clone(), replacement })
-    });
+    let replace: BTreeMap<PartId, &Replacement> = plan
+        .replace
+        .iter()
+        .filter(|(id, _)| !remove.contains(id) && message.part(**id).is_some_and(PartInfo::is_attachment))
+        .map(|(id, replacement)| (*id, replacement))
+        .collect();
+    let long_line_edits = long_line_edits(message, &remove, &replace);
+    let header_edit = root_header_edit(message, &replace);
     let notice = NoticeContent { links: &plan.links, withheld: &plan.withheld, notes: &plan.notes, template: &plan.template };
-    let unchanged = remove.is_empty() && notice.is_empty();
+    let unchanged = remove.is_empty() && replace.is_empty() && notice.is_empty();
     if unchanged && long_line_edits.is_empty() && header_edit.is_none() {
         return message.raw.clone();
     }
@@ -87,7 +96,7 @@ pub fn rewrite(message: &ParsedMessage, plan: &Rewrite) -> Vec<u8> {
         return replace_whole_message(message, &notice);
     }
 
-    let mut edits = Vec::new();
+    let mut edits = replacement_edits(message, &replace);
     let mut notice_placed = false;
 
     for (parent, children) in removed_by_parent(message, &remove) {
@@ -125,6 +134,38 @@ pub fn rewrite(message: &ParsedMessage, plan: &Rewrite) -> Vec<u8> {
     edits.extend(header_edit);
 
     apply(&message.raw, edits)
+}
+
+/// Builds the edit of the top-level header block. The new block has the
+/// changes of a replaced part 0 and is refolded where a line is too long.
+/// Returns `None` when the block stays as it is.
+fn root_header_edit(message: &ParsedMessage, replace: &BTreeMap<PartId, &Replacement>) -> Option<Edit> {
+    let root = message.parts.first()?;
+    let block = &message.raw[root.header_range.clone()];
+    let replacement = match replace.get(&root.id) {
+        Some(replacement) => {
+            let rebuilt = replaced_header_block(block, root, replacement);
+            refold_header_block(&rebuilt).unwrap_or(rebuilt)
+        }
+        None => refold_header_block(block)?,
+    };
+    Some(Edit { range: root.header_range.clone(), replacement })
+}
+
+/// Edits that give each replaced part its new header block and body. The
+/// header block of part 0 is left to [`root_header_edit`].
+fn replacement_edits(message: &ParsedMessage, replace: &BTreeMap<PartId, &Replacement>) -> Vec<Edit> {
+    let mut edits = Vec::new();
+    for (id, replacement) in replace {
+        let Some(part) = message.part(*id) else { continue };
+        if part.id != PartId(0) {
+            let block = &message.raw[part.header_range.clone()];
+            edits.push(Edit { range: part.header_range.clone(), replacement: replaced_header_block(block, part, replacement) });
+        }
+        let body = replaced_body(&message.raw[part.body_range.clone()], &replacement.content);
+        edits.push(Edit { range: part.body_range.clone(), replacement: body });
+    }
+    edits
 }
 
 /// Removed parts grouped by their parent, in message order.
@@ -221,12 +262,17 @@ fn has_long_line(content: &[u8]) -> bool {
 }
 
 /// Edits that re-encode kept leaf parts whose lines are too long, grouped
-/// by part.
-fn long_line_edits(message: &ParsedMessage, remove: &BTreeSet<PartId>) -> Vec<(PartId, Vec<Edit>)> {
+/// by part. Replaced parts get base64 anyway.
+fn long_line_edits(
+    message: &ParsedMessage,
+    remove: &BTreeSet<PartId>,
+    replace: &BTreeMap<PartId, &Replacement>,
+) -> Vec<(PartId, Vec<Edit>)> {
     message
         .parts
         .iter()
-        .filter(|part| !matches!(part.kind, PartKind::Container | PartKind::Protected) && !remove.contains(&part.id))
+        .filter(|part| !matches!(part.kind, PartKind::Container | PartKind::Protected))
+        .filter(|part| !remove.contains(&part.id) && !replace.contains_key(&part.id))
         .filter(|part| part.content_type != "message/rfc822")
         .filter(|part| matches!(part.transfer_encoding, TransferEncoding::SevenBit | TransferEncoding::EightBit | TransferEncoding::Binary))
         .filter(|part| has_long_line(&message.raw[part.body_range.clone()]))
