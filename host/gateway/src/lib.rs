@@ -34,6 +34,7 @@ pub use config::{
     AdminConfig, BalanceConfig, BuiltinVaultConfig, Config, ConfigError, DeliveryConfig, DirectionConfig, FailurePolicyConfig,
     LookaheadMode, MatchConfig, OutboundTlsConfig, QueueConfig, RuleConfig, RuleSetConfig, ScanConfig, ScanEngineConfig, SmtpConfig, SmtpMode, VaultConfig,
 };
+pub use config::{NoticeConfig, NoticePositionConfig};
 pub use failure::ProcessError;
 pub use gateway::{Gateway, GatewayError, RunningGateway};
 pub use ids::QueueId;
