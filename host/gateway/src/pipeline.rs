@@ -62,7 +62,7 @@ pub struct PipelineSettings {
     pub trusted_networks: Vec<IpNet>,
     /// Whether to add the `X-Mailgate-Rule-Set` header.
     pub add_rule_set_header: bool,
-    /// What happens to a message whose upload fails.
+    /// Policy for a message whose upload fails.
     pub upload_failure: UploadFailurePolicy,
     /// Texts, position and style of the notice.
     pub notice: NoticeTemplate,
@@ -227,9 +227,9 @@ impl Pipeline {
     ///
     /// When the upload fails and `vault.upload_failure` is
     /// `keep-attachment`, attachments that were to leave the message stay
-    /// in it, unless the group holds blocked files or originals of
-    /// sanitized files, which cannot go back into the message; the message
-    /// is then retried later, as with `retry-later`.
+    /// in it. Blocked files and originals of sanitized files cannot go back
+    /// into the message, so a group with such files fails the message
+    /// temporarily, as with `retry-later`.
     async fn upload(
         &self,
         message: &ParsedMessage,
@@ -406,7 +406,8 @@ impl RuleStage<'_> {
     }
 }
 
-/// The sanitized copies as replacements of their parts in the rewrite.
+/// Converts the sanitized copies into replacements of their parts for the
+/// rewrite.
 fn replacements(sanitized: &BTreeMap<PartId, SanitizedPart>) -> BTreeMap<PartId, Replacement> {
     sanitized
         .iter()
@@ -435,7 +436,8 @@ fn mark_sanitized(report: &mut ProcessReport, sanitized: &BTreeMap<PartId, Sanit
     }
 }
 
-/// The sanitization results as the rules of the second stage see them.
+/// Converts the sanitization results into the facts that the rules of the
+/// second stage see.
 fn sanitization_facts(sanitized: &BTreeMap<PartId, SanitizedPart>) -> BTreeMap<PartId, PartSanitization> {
     sanitized
         .iter()

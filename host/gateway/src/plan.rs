@@ -1,9 +1,9 @@
 //! Merging the actions of all rules into one plan for a message.
 //!
 //! Rules run in configuration order, all of them, once before the scan and
-//! once after it. The plan is the union of their requests from both stages:
-//! a part is removed if any rule removes it, uploaded if any rule uploads
-//! it, and so on; links are added if any rule requests them. A block from
+//! once after it. The plan is the union of their requests from both stages.
+//! A part is removed if any rule removes it, uploaded if any rule uploads
+//! it, and so on. Links are added if any rule requests them. A block from
 //! any rule wins over everything else, and the first blocking rule's reason
 //! is used. `skip-scan` and `sanitize` count only before the scan, since the
 //! scan and the sanitizer have run by the second stage.
@@ -187,7 +187,8 @@ mod tests {
 
         let mut plan = Plan::default();
         plan.add("r", vec![Action::SkipScan(vec![pdf]), Action::Sanitize(vec![pdf])], &message, Stage::AfterScan);
-        assert!(plan.skip_scan.is_empty() && plan.sanitize.is_empty());
+        assert!(plan.skip_scan.is_empty());
+        assert!(plan.sanitize.is_empty());
 
         plan.add("r", vec![Action::SkipScan(vec![pdf]), Action::Sanitize(vec![pdf])], &message, Stage::BeforeScan);
         assert_eq!(plan.skip_scan, BTreeSet::from([pdf]));

@@ -23,7 +23,7 @@ use crate::plan::Plan;
 use crate::sanitizing::SanitizedPart;
 use crate::report::ProcessReport;
 
-/// Why a file is uploaded.
+/// Reason for uploading a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum UploadKind {
     /// An attachment a rule uploads.

@@ -4,7 +4,7 @@ use mailgate_message::PartId;
 
 use crate::bindings::mailgate::rule::types as wit;
 
-/// Where a rule's notice text goes in the bodies.
+/// Position of a rule's notice text in the bodies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NoticePosition {
     /// Before the body's content.
