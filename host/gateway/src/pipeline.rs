@@ -159,14 +159,16 @@ impl Pipeline {
         let blocked = scan.apply(&mut plan);
         let uploaded = self.upload(&message, &mut plan, &scan, &sanitized, &envelope, report).await?;
 
+        // An uploaded blocked file is listed twice in the notice: with its
+        // link, and among the removed files with the reason.
+        let links = uploaded.links.into_iter().chain(uploaded.blocked.into_values()).collect();
         let changes = Rewrite {
             remove: plan.remove.clone(),
-            links: if plan.link { uploaded.links } else { Vec::new() },
+            links: if plan.link { links } else { Vec::new() },
             withheld: blocked.into_iter().map(|(_, withheld)| withheld).chain(withheld).collect(),
         };
-        // TODO: hand the sanitized files (`sanitized`), the rule notices
-        // (`plan.notes`) and the vault links of uploaded blocked files
-        // (`uploaded.blocked`) to the rewrite.
+        // TODO: hand the sanitized files (`sanitized`) and the rule notices
+        // (`plan.notes`) to the rewrite.
         let rewritten = rewrite(&message, &changes);
         tracing::info!(removed = plan.remove.len(), uploaded = plan.upload.len(), linked = changes.links.len(), "message processed");
         Ok(self.with_trace_headers(&report.queue_id, &envelope, &rule_set, &rewritten))
