@@ -116,6 +116,7 @@ impl Gateway {
             trusted_networks: config.smtp.trusted_networks.clone(),
             add_rule_set_header: config.rule_set.add_header,
             upload_failure: config.vault.upload_failure,
+            notice: config.notice.template(),
         };
         let history = open_history(&config).await?;
         let pruner = history.clone().and_then(|store| spawn_pruner(store, config.history.retention_days));

@@ -37,6 +37,7 @@ pub use config::{
     LookaheadMode, MatchConfig, OutboundTlsConfig, QueueConfig, RuleConfig, RuleSetConfig, SanitizeConfig, SanitizeEngineConfig, ScanConfig,
     ScanEngineConfig, SmtpConfig, SmtpMode, UploadFailurePolicy, VaultConfig,
 };
+pub use config::{NoticeConfig, NoticePositionConfig};
 pub use failure::ProcessError;
 pub use gateway::{Gateway, GatewayError, RunningGateway};
 pub use ids::QueueId;

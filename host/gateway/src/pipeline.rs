@@ -31,7 +31,9 @@ use chrono::Utc;
 use ipnet::IpNet;
 use mailgate_delivery::{Delivery, OutboundEnvelope};
 use mailgate_history::{AsyncHistoryStore, MessageRecord};
-use mailgate_message::{Envelope, FolderName, Link, ParsedMessage, PartId, Rewrite, Withheld, rewrite};
+use mailgate_message::{
+    Envelope, FolderName, Link, Note, NoticePosition, NoticeTemplate, ParsedMessage, PartId, Replacement, Rewrite, Withheld, rewrite,
+};
 use mailgate_rules::{PartSanitization, ScanFacts};
 use mailgate_smtp::{MessageHandler, Outcome, ReceivedMessage, RecipientToVerify, RecipientVerdict};
 use mailgate_vault::{UploadFile, VaultClient};
@@ -62,6 +64,8 @@ pub struct PipelineSettings {
     pub add_rule_set_header: bool,
     /// What happens to a message whose upload fails.
     pub upload_failure: UploadFailurePolicy,
+    /// Texts, position and style of the notice.
+    pub notice: NoticeTemplate,
 }
 
 /// The message handler the SMTP server calls.
@@ -159,16 +163,18 @@ impl Pipeline {
         let blocked = scan.apply(&mut plan);
         let uploaded = self.upload(&message, &mut plan, &scan, &sanitized, &envelope, report).await?;
 
-        // An uploaded blocked file is listed twice in the notice: with its
-        // link, and among the removed files with the reason.
-        let links = uploaded.links.into_iter().chain(uploaded.blocked.into_values()).collect();
+        let blocked = blocked.into_iter().map(|(id, mut entry)| {
+            entry.link = uploaded.blocked.get(&id).filter(|_| plan.link).cloned();
+            entry
+        });
         let changes = Rewrite {
             remove: plan.remove.clone(),
-            links: if plan.link { links } else { Vec::new() },
-            withheld: blocked.into_iter().map(|(_, withheld)| withheld).chain(withheld).collect(),
+            replace: replacements(&sanitized),
+            links: if plan.link { uploaded.links } else { Vec::new() },
+            withheld: blocked.chain(withheld).collect(),
+            notes: plan.notes.iter().map(|(position, text)| Note { text: text.clone(), position: notice_position(*position) }).collect(),
+            template: self.settings.notice.clone(),
         };
-        // TODO: hand the sanitized files (`sanitized`) and the rule notices
-        // (`plan.notes`) to the rewrite.
         let rewritten = rewrite(&message, &changes);
         tracing::info!(removed = plan.remove.len(), uploaded = plan.upload.len(), linked = changes.links.len(), "message processed");
         Ok(self.with_trace_headers(&report.queue_id, &envelope, &rule_set, &rewritten))
@@ -397,6 +403,28 @@ impl RuleStage<'_> {
             return Err(ProcessError::Blocked { rule, reason });
         }
         Ok(evaluation.plan)
+    }
+}
+
+/// The sanitized copies as replacements of their parts in the rewrite.
+fn replacements(sanitized: &BTreeMap<PartId, SanitizedPart>) -> BTreeMap<PartId, Replacement> {
+    sanitized
+        .iter()
+        .map(|(id, part)| {
+            let replacement = Replacement {
+                content: part.content.clone(),
+                file_name: part.file_name.clone(),
+                content_type: part.content_type.clone(),
+            };
+            (*id, replacement)
+        })
+        .collect()
+}
+
+fn notice_position(position: mailgate_rules::NoticePosition) -> NoticePosition {
+    match position {
+        mailgate_rules::NoticePosition::Top => NoticePosition::Top,
+        mailgate_rules::NoticePosition::Bottom => NoticePosition::Bottom,
     }
 }
 

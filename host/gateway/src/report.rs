@@ -48,6 +48,7 @@ impl ProcessReport {
     pub(crate) fn describe(&mut self, message: &ParsedMessage) {
         self.subject = message.subject.clone();
         self.message_id = message.message_id.clone();
+        self.defects = message.defects.iter().map(ToString::to_string).collect();
     }
 
     /// Builds the history record with the final `outcome`.

@@ -150,7 +150,11 @@ impl SanitizeFailure {
     /// original is kept.
     pub fn withheld(&self) -> Option<Withheld> {
         self.removes_part()
-            .then(|| Withheld { file_name: self.file_name.clone(), reason: format!("could not be sanitized ({})", self.reason) })
+            .then(|| Withheld {
+            file_name: self.file_name.clone(),
+            reason: format!("could not be sanitized ({})", self.reason),
+            link: None,
+        })
     }
 }
 

@@ -84,7 +84,8 @@ impl ScanStage {
             }
             Verdict::Blocked { engine, reason } => {
                 tracing::info!(part = part.id.0, file_name = %file_name, %engine, %reason, "attachment blocked by the scan");
-                let withheld = Withheld { file_name: file_name.clone(), reason: format!("blocked by the virus scan ({reason})") };
+                let withheld =
+                    Withheld { file_name: file_name.clone(), reason: format!("blocked by the virus scan ({reason})"), link: None };
                 result.blocked.push((part.id, withheld));
                 let state = PartScan::Blocked { engine: engine.to_string(), reason: reason.to_string() };
                 (format!("blocked ({engine}): {reason}"), state)

@@ -4,9 +4,11 @@ use mail_parser::{HeaderValue, MessageParser, MimeHeaders, PartType};
 
 use crate::classify::classify_parts;
 use crate::date::header_date;
+use crate::defect::Defect;
 use crate::error::ParseError;
 use crate::params::raw_parameter;
 use crate::part::{Disposition, PartId, PartInfo, PartKind, TransferEncoding};
+use crate::repair;
 use crate::transfer;
 
 /// The SMTP envelope a message arrived with.
@@ -38,7 +40,10 @@ pub struct HeaderField {
 /// `date` come from the first instance.
 #[derive(Clone, Debug)]
 pub struct ParsedMessage {
-    /// The message as received, after SMTP dot-unstuffing.
+    /// The message as received, after SMTP dot-unstuffing, with the repairs
+    /// that `defects` lists: bare LF line ends become CR LF, and a missing
+    /// blank line after the top-level header block is inserted. Part offsets
+    /// refer to these bytes.
     pub raw: Vec<u8>,
     /// Top-level header fields in message order.
     pub headers: Vec<HeaderField>,
@@ -52,6 +57,8 @@ pub struct ParsedMessage {
     pub date: Option<chrono::DateTime<chrono::Utc>>,
     /// Every MIME part, part 0 first.
     pub parts: Vec<PartInfo>,
+    /// Oddities found while parsing, in the order found.
+    pub defects: Vec<Defect>,
 }
 
 impl ParsedMessage {
@@ -68,10 +75,13 @@ impl ParsedMessage {
         if raw.is_empty() {
             return Err(ParseError::Empty);
         }
+        let prepared = repair::prepare(raw);
+        let raw = prepared.raw;
+        let parse_view = prepared.parse_view.as_deref().unwrap_or(&raw);
 
         // A panic inside the parser must not take the SMTP session down
         // with it: it becomes an error for this message only.
-        let parsed = std::panic::catch_unwind(|| MessageParser::default().parse(&raw[..]));
+        let parsed = std::panic::catch_unwind(|| MessageParser::default().parse(parse_view));
         let message = parsed.map_err(|_| ParseError::ParserPanicked)?.ok_or(ParseError::NoHeaders)?;
 
         let headers = message
@@ -98,10 +108,23 @@ impl ParsedMessage {
 
         let mut parts = Vec::with_capacity(message.parts.len());
         for (index, part) in message.parts.iter().enumerate() {
-            parts.push(part_info(&raw, &message, index as u32, part)?);
+            let mut info = part_info(&raw, &message, index as u32, part)?;
+            let hidden = prepared.opaque_messages.iter().find(|(offset, _)| info.header_range.contains(offset));
+            if let Some((_, media_type)) = hidden {
+                info.content_type.clone_from(media_type);
+            }
+            parts.push(info);
         }
         assign_parents(&message, &mut parts);
         classify_parts(&message, &mut parts);
+
+        let mut defects = prepared.defects;
+        defects.extend(duplicate_headers(&message));
+        for offset in prepared.missing_separators {
+            let owner = parts.iter().find(|part| part.header_range.contains(&offset));
+            defects.extend(owner.map(|part| Defect::MissingParameterSeparator { part: part.id }));
+        }
+        defects.extend(parts.iter().flat_map(|part| part_defects(&raw, part)));
         drop(message);
 
         Ok(ParsedMessage {
@@ -112,6 +135,7 @@ impl ParsedMessage {
             from,
             date,
             parts,
+            defects,
         })
     }
 
@@ -176,10 +200,11 @@ fn part_info(
         .filter(|id| !id.is_empty());
     let transfer_encoding = transfer_encoding(part);
 
+    // Content comes from `raw`, never from `mail-parser`, whose input may be
+    // the repaired parse view.
     let body = &raw[body_start..body_end];
     let content = match &part.body {
         PartType::Multipart(_) => Vec::new(),
-        PartType::Message(_) => part.contents().to_vec(),
         _ => match transfer_encoding {
             TransferEncoding::Base64 => transfer::decode_base64(body),
             TransferEncoding::QuotedPrintable => transfer::decode_quoted_printable(body),
@@ -240,6 +265,61 @@ fn transfer_encoding(part: &mail_parser::MessagePart<'_>) -> TransferEncoding {
     }
 }
 
+/// Top-level header fields that RFC 5322 and RFC 2045 allow once.
+const SINGLE_FIELDS: &[&str] = &[
+    "Date",
+    "From",
+    "Sender",
+    "Reply-To",
+    "To",
+    "Cc",
+    "Bcc",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "Subject",
+    "MIME-Version",
+    "Content-Type",
+    "Content-Transfer-Encoding",
+    "Content-Disposition",
+];
+
+fn duplicate_headers(message: &mail_parser::Message<'_>) -> Vec<Defect> {
+    let headers = &message.root_part().headers;
+    SINGLE_FIELDS
+        .iter()
+        .filter_map(|name| {
+            let mut instances = headers.iter().filter(|header| header.name().eq_ignore_ascii_case(name));
+            let first = instances.next()?;
+            instances.next().map(|_| Defect::DuplicateHeader { name: first.name().to_string() })
+        })
+        .collect()
+}
+
+/// Defects of one part's content.
+fn part_defects(raw: &[u8], part: &PartInfo) -> Vec<Defect> {
+    let mut defects = Vec::new();
+    if part.kind == PartKind::Container {
+        return defects;
+    }
+
+    let is_message = part.content_type == "message/rfc822" || part.content_type == "message/global";
+    if is_message && !looks_like_message(&part.content) {
+        defects.push(Defect::NotAMessage { part: part.id });
+    }
+    if part.transfer_encoding == TransferEncoding::Base64 && !transfer::is_valid_base64(&raw[part.body_range.clone()]) {
+        defects.push(Defect::InvalidBase64 { part: part.id });
+    }
+    defects
+}
+
+/// Returns whether `content` starts with a header field, as every message
+/// does.
+fn looks_like_message(content: &[u8]) -> bool {
+    let first_line = content.split(|byte| *byte == b'\n').next().unwrap_or_default();
+    repair::is_field_start(first_line)
+}
+
 fn assign_parents(message: &mail_parser::Message<'_>, parts: &mut [PartInfo]) {
     for (parent_index, part) in message.parts.iter().enumerate() {
         let Some(children) = part.sub_parts() else { continue };
@@ -277,8 +357,8 @@ fn first_address(message: &mail_parser::Message<'_>) -> Option<String> {
 /// Renders any decoded header value as one line of text.
 fn header_text(value: &HeaderValue<'_>) -> String {
     match value {
-        HeaderValue::Text(text) => text.to_string(),
-        HeaderValue::TextList(list) => list.join(", "),
+        HeaderValue::Text(text) => unfold(text),
+        HeaderValue::TextList(list) => unfold(&list.join(", ")),
         HeaderValue::Address(address) => address
             .iter()
             .map(|addr| match (addr.name(), addr.address()) {
@@ -296,6 +376,12 @@ fn header_text(value: &HeaderValue<'_>) -> String {
         },
         HeaderValue::Received(_) | HeaderValue::Empty => String::new(),
     }
+}
+
+/// Removes the line breaks of folded lines (RFC 5322, 2.2.3); `mail-parser`
+/// keeps them in the values of fields it does not know.
+fn unfold(text: &str) -> String {
+    text.replace(['\r', '\n'], "")
 }
 
 fn unfolded_raw_value(raw: &[u8], start: u32, end: u32) -> String {

@@ -1,12 +1,14 @@
 //! The byte-preserving rewrite of a message.
 //!
 //! The rewrite works on the raw bytes. It cuts removed parts out together
-//! with the delimiter line in front of them. It replaces the encoded body of
-//! the first text/plain and the first text/html body with the same body plus
-//! the notice. Every other byte is copied unchanged. Bodies keep their charset
-//! and transfer encoding; a base64 or quoted-printable body is decoded,
-//! extended and encoded again, so its line wrapping may change while its
-//! content stays.
+//! with the delimiter line in front of them. It replaces the content of
+//! replaced attachments as [`crate::replace`] describes. It replaces the
+//! encoded body of the first text/plain and the first text/html body with the
+//! same body plus the notice and the notes, at the top or the bottom as
+//! [`crate::body_notice`] describes. Every other byte is copied unchanged.
+//! Bodies keep their charset and transfer encoding; a base64 or
+//! quoted-printable body is decoded, extended and encoded again, so its line
+//! wrapping may change while its content stays.
 //!
 //! Two cases need new structure:
 //! - A multipart whose children are all removed would become invalid, so its
@@ -26,25 +28,37 @@
 //! them would break the signature. Over-long top-level header lines are
 //! refolded as [`crate::fold`] describes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
+use crate::body_notice::{html_with_notice, text_with_notice};
+use crate::fields::{field_name, header_fields};
 use crate::fold::refold_header_block;
-use crate::notice::{Link, NoticeContent, Withheld, render_html, render_placeholder, render_text};
+use crate::notice::{Link, Note, NoticeContent, Withheld, removed_sentence, render_placeholder};
 use crate::parse::ParsedMessage;
 use crate::part::{PartId, PartInfo, PartKind, TransferEncoding};
+use crate::replace::{Replacement, replaced_body, replaced_header_block};
+use crate::template::NoticeTemplate;
 use crate::transfer;
 
-/// The changes to make to a message.
+/// The changes to make to a message. The default changes nothing.
 #[derive(Clone, Debug, Default)]
 pub struct Rewrite {
     /// Parts to remove. Parts that are not attachments are ignored.
     pub remove: BTreeSet<PartId>,
-    /// Links to list in a notice.
+    /// Attachments whose content to replace. Parts that are not attachments
+    /// (bodies, inline images, and every part inside signed or encrypted
+    /// content) are ignored, and so are parts in `remove`.
+    pub replace: BTreeMap<PartId, Replacement>,
+    /// Links to list in the notice.
     pub links: Vec<Link>,
-    /// Removed attachments to name in the notice with the reason. No notice
-    /// is added when this and `links` are empty.
+    /// Removed attachments to name in the notice with the reason.
     pub withheld: Vec<Withheld>,
+    /// Texts that rules add to the bodies. No notice is added when this,
+    /// `links` and `withheld` are empty.
+    pub notes: Vec<Note>,
+    /// Texts, position and style of the notice.
+    pub template: NoticeTemplate,
 }
 
 /// One replacement of a byte range of the raw message.
@@ -55,7 +69,8 @@ struct Edit {
 
 /// Rewrites `message` as `plan` specifies and returns the new raw message.
 ///
-/// With an empty plan the result is the original bytes.
+/// With an empty plan the result is `message.raw`: the original bytes, with
+/// CR LF line ends and the other repairs that `message.defects` lists.
 pub fn rewrite(message: &ParsedMessage, plan: &Rewrite) -> Vec<u8> {
     let remove: BTreeSet<PartId> = plan
         .remove
@@ -63,13 +78,17 @@ pub fn rewrite(message: &ParsedMessage, plan: &Rewrite) -> Vec<u8> {
         .copied()
         .filter(|id| message.part(*id).is_some_and(PartInfo::is_attachment))
         .collect();
-    let long_line_edits = long_line_edits(message, &remove);
-    let header_edit = message.parts.first().and_then(|root| {
-        refold_header_block(&message.raw[root.header_range.clone()])
-            .map(|replacement| Edit { range: root.header_range.clone(), replacement })
-    });
-    let notice = NoticeContent { links: &plan.links, withheld: &plan.withheld };
-    if remove.is_empty() && notice.is_empty() && long_line_edits.is_empty() && header_edit.is_none() {
+    let replace: BTreeMap<PartId, &Replacement> = plan
+        .replace
+        .iter()
+        .filter(|(id, _)| !remove.contains(id) && message.part(**id).is_some_and(PartInfo::is_attachment))
+        .map(|(id, replacement)| (*id, replacement))
+        .collect();
+    let long_line_edits = long_line_edits(message, &remove, &replace);
+    let header_edit = root_header_edit(message, &replace);
+    let notice = NoticeContent { links: &plan.links, withheld: &plan.withheld, notes: &plan.notes, template: &plan.template };
+    let unchanged = remove.is_empty() && replace.is_empty() && notice.is_empty();
+    if unchanged && long_line_edits.is_empty() && header_edit.is_none() {
         return message.raw.clone();
     }
 
@@ -77,7 +96,7 @@ pub fn rewrite(message: &ParsedMessage, plan: &Rewrite) -> Vec<u8> {
         return replace_whole_message(message, &notice);
     }
 
-    let mut edits = Vec::new();
+    let mut edits = replacement_edits(message, &replace);
     let mut notice_placed = false;
 
     for (parent, children) in removed_by_parent(message, &remove) {
@@ -88,7 +107,7 @@ pub fn rewrite(message: &ParsedMessage, plan: &Rewrite) -> Vec<u8> {
             let Some(range) = removal_range(message, parent, *child) else { continue };
             if empties_parent && position == 0 {
                 let boundary = boundary_of(message, parent);
-                let text = if notice_placed { render_placeholder(&NoticeContent::EMPTY) } else { render_placeholder(&notice) };
+                let text = if notice_placed { removed_sentence() } else { render_placeholder(&notice) };
                 notice_placed |= !notice.is_empty();
                 edits.push(Edit { range, replacement: text_part(&boundary, &text, true) });
             } else {
@@ -115,6 +134,38 @@ pub fn rewrite(message: &ParsedMessage, plan: &Rewrite) -> Vec<u8> {
     edits.extend(header_edit);
 
     apply(&message.raw, edits)
+}
+
+/// Builds the edit of the top-level header block. The new block has the
+/// changes of a replaced part 0 and is refolded where a line is too long.
+/// Returns `None` when the block stays as it is.
+fn root_header_edit(message: &ParsedMessage, replace: &BTreeMap<PartId, &Replacement>) -> Option<Edit> {
+    let root = message.parts.first()?;
+    let block = &message.raw[root.header_range.clone()];
+    let replacement = match replace.get(&root.id) {
+        Some(replacement) => {
+            let rebuilt = replaced_header_block(block, root, replacement);
+            refold_header_block(&rebuilt).unwrap_or(rebuilt)
+        }
+        None => refold_header_block(block)?,
+    };
+    Some(Edit { range: root.header_range.clone(), replacement })
+}
+
+/// Edits that give each replaced part its new header block and body. The
+/// header block of part 0 is left to [`root_header_edit`].
+fn replacement_edits(message: &ParsedMessage, replace: &BTreeMap<PartId, &Replacement>) -> Vec<Edit> {
+    let mut edits = Vec::new();
+    for (id, replacement) in replace {
+        let Some(part) = message.part(*id) else { continue };
+        if part.id != PartId(0) {
+            let block = &message.raw[part.header_range.clone()];
+            edits.push(Edit { range: part.header_range.clone(), replacement: replaced_header_block(block, part, replacement) });
+        }
+        let body = replaced_body(&message.raw[part.body_range.clone()], &replacement.content);
+        edits.push(Edit { range: part.body_range.clone(), replacement: body });
+    }
+    edits
 }
 
 /// Removed parts grouped by their parent, in message order.
@@ -147,17 +198,23 @@ fn removal_range(message: &ParsedMessage, parent: PartId, child: PartId) -> Opti
     let mut start = body_start + found;
 
     // The line break before a delimiter belongs to it, except for a first
-    // delimiter at the very start of the body, where it ends the header block.
+    // delimiter at the very start of the body, where it ends the header block,
+    // and after a part with an empty body, where it ends that part's header
+    // block.
     if start >= body_start + 2 && &message.raw[start - 2..start] == b"\r\n" {
         start -= 2;
     } else if start > body_start && message.raw[start - 1] == b'\n' {
         start -= 1;
     }
+    let previous_sibling = message.parts[..child.id.0 as usize].iter().rev().find(|part| part.parent == Some(parent.id));
+    if let Some(previous) = previous_sibling {
+        start = start.max(previous.body_range.end);
+    }
 
     Some(start..child.body_range.end)
 }
 
-/// Edits that append the notice to the first text/plain and the first
+/// Edits that add the notice to the first text/plain and the first
 /// text/html body that are not removed, grouped by part.
 fn notice_edits(message: &ParsedMessage, remove: &BTreeSet<PartId>, notice: &NoticeContent<'_>) -> Vec<(PartId, Vec<Edit>)> {
     let mut edits = Vec::new();
@@ -169,13 +226,8 @@ fn notice_edits(message: &ParsedMessage, remove: &BTreeSet<PartId>, notice: &Not
             .find(|part| part.kind == PartKind::Body && part.content_type == content_type && !remove.contains(&part.id));
         let Some(part) = target else { continue };
 
-        let inserted = if content_type == "text/html" {
-            transfer::encode_html(&render_html(notice), part.charset.as_deref())
-                .map(|notice| insert_before_body_end(&part.content, &notice))
-        } else {
-            transfer::encode_plain_text(&render_text(notice), part.charset.as_deref(), part.transfer_encoding)
-                .map(|notice| append_text(&part.content, &notice))
-        };
+        let inserted =
+            if content_type == "text/html" { html_with_notice(part, notice) } else { text_with_notice(part, notice) };
         let Some(content) = inserted else { continue };
 
         edits.push((part.id, body_edits(message, part, &content)));
@@ -210,12 +262,17 @@ fn has_long_line(content: &[u8]) -> bool {
 }
 
 /// Edits that re-encode kept leaf parts whose lines are too long, grouped
-/// by part.
-fn long_line_edits(message: &ParsedMessage, remove: &BTreeSet<PartId>) -> Vec<(PartId, Vec<Edit>)> {
+/// by part. Replaced parts get base64 anyway.
+fn long_line_edits(
+    message: &ParsedMessage,
+    remove: &BTreeSet<PartId>,
+    replace: &BTreeMap<PartId, &Replacement>,
+) -> Vec<(PartId, Vec<Edit>)> {
     message
         .parts
         .iter()
-        .filter(|part| !matches!(part.kind, PartKind::Container | PartKind::Protected) && !remove.contains(&part.id))
+        .filter(|part| !matches!(part.kind, PartKind::Container | PartKind::Protected))
+        .filter(|part| !remove.contains(&part.id) && !replace.contains_key(&part.id))
         .filter(|part| part.content_type != "message/rfc822")
         .filter(|part| matches!(part.transfer_encoding, TransferEncoding::SevenBit | TransferEncoding::EightBit | TransferEncoding::Binary))
         .filter(|part| has_long_line(&message.raw[part.body_range.clone()]))
@@ -249,28 +306,6 @@ fn transfer_encoding_edit(message: &ParsedMessage, part: &PartInfo, value: &str)
         end
     };
     Edit { range: insert_at..insert_at, replacement: field.into_bytes() }
-}
-
-fn append_text(content: &[u8], notice: &[u8]) -> Vec<u8> {
-    let mut combined = content.to_vec();
-    if !combined.is_empty() && !combined.ends_with(b"\n") {
-        combined.extend_from_slice(b"\r\n");
-    }
-    combined.extend_from_slice(notice.strip_prefix(b"\r\n").unwrap_or(notice));
-    combined
-}
-
-/// Inserts `notice` before the last `</body>` (case-insensitive), or at the
-/// end when there is none.
-fn insert_before_body_end(content: &[u8], notice: &[u8]) -> Vec<u8> {
-    let lower = content.to_ascii_lowercase();
-    let position = rfind(&lower, b"</body").unwrap_or(content.len());
-
-    let mut combined = Vec::with_capacity(content.len() + notice.len());
-    combined.extend_from_slice(&content[..position]);
-    combined.extend_from_slice(notice);
-    combined.extend_from_slice(&content[position..]);
-    combined
 }
 
 /// Builds an edit that inserts a text/plain part with the notice in front of the
@@ -315,8 +350,7 @@ fn replace_whole_message(message: &ParsedMessage, notice: &NoticeContent<'_>) ->
 
     let mut output = Vec::with_capacity(header_block.len() + 512);
     for field in header_fields(header_block) {
-        let name_end = field.iter().position(|byte| *byte == b':').unwrap_or(0);
-        let name = String::from_utf8_lossy(&field[..name_end]).trim().to_ascii_lowercase();
+        let name = field_name(field);
         if name.starts_with("content-") || name.is_empty() {
             continue;
         }
@@ -327,38 +361,6 @@ fn replace_whole_message(message: &ParsedMessage, notice: &NoticeContent<'_>) ->
     output.extend_from_slice(b"Content-Transfer-Encoding: quoted-printable\r\n\r\n");
     output.extend_from_slice(&transfer::encode(render_placeholder(notice).as_bytes(), TransferEncoding::QuotedPrintable));
     output
-}
-
-/// Splits a header block into fields, each with its folded continuation
-/// lines and line end. The blank line that ends the block is not a field.
-fn header_fields(block: &[u8]) -> Vec<&[u8]> {
-    let mut fields = Vec::new();
-    let mut start = 0;
-    let mut position = 0;
-
-    while position < block.len() {
-        let line_end = block[position..]
-            .iter()
-            .position(|byte| *byte == b'\n')
-            .map_or(block.len(), |offset| position + offset + 1);
-        let line = &block[position..line_end];
-        let is_continuation = matches!(line.first(), Some(b' ' | b'\t'));
-        let is_blank = line == b"\r\n" || line == b"\n";
-
-        if (!is_continuation || is_blank) && position > start {
-            fields.push(&block[start..position]);
-            start = position;
-        }
-        if is_blank {
-            start = line_end;
-        }
-        position = line_end;
-    }
-    if start < block.len() {
-        fields.push(&block[start..]);
-    }
-
-    fields
 }
 
 fn apply(raw: &[u8], mut edits: Vec<Edit>) -> Vec<u8> {

@@ -31,6 +31,14 @@ pub(crate) fn decode_base64(encoded: &[u8]) -> Vec<u8> {
     engine.decode(&alphabet_only).unwrap_or_default()
 }
 
+/// Returns whether `encoded` has only base64 alphabet characters, `=`
+/// padding and white space.
+pub(crate) fn is_valid_base64(encoded: &[u8]) -> bool {
+    encoded
+        .iter()
+        .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/' | b'=' | b' ' | b'\t' | b'\r' | b'\n'))
+}
+
 /// Decodes quoted-printable, keeping malformed escapes as they are.
 pub(crate) fn decode_quoted_printable(encoded: &[u8]) -> Vec<u8> {
     quoted_printable::decode(encoded, quoted_printable::ParseMode::Robust).unwrap_or_else(|_| encoded.to_vec())
@@ -141,6 +149,12 @@ mod tests {
     #[test]
     fn base64_decode_skips_whitespace() {
         assert_eq!(decode_base64(b"aGVs\r\nbG8=\r\n"), b"hello");
+    }
+
+    #[test]
+    fn base64_validity() {
+        assert!(is_valid_base64(b"aGVs\r\nbG8=\r\n"));
+        assert!(!is_valid_base64(b"!!!not-base64!!!\r\n"));
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! The hard cases of `tests/corpus` (see its README for each case's trap
 //! and expected behaviour): parts are classified as expected, names decode,
-//! and folder names stay one level deep and deterministic.
+//! folder names stay one level deep and deterministic, damaged structure is
+//! repaired, and the defects are recorded.
 
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use mailgate_message::{FolderName, ParsedMessage, PartKind, Rewrite, StorageNames, rewrite};
+use mailgate_message::{Defect, FolderName, Link, ParsedMessage, PartKind, Rewrite, StorageNames, rewrite};
 
 fn case(name: &str) -> ParsedMessage {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus").join(name);
@@ -26,6 +27,22 @@ fn leaves(message: &ParsedMessage) -> Vec<(PartKind, String, Option<String>)> {
 fn attachment_names(message: &ParsedMessage) -> Vec<String> {
     let mut names = StorageNames::new();
     message.attachments().map(|part| names.assign(part)).collect()
+}
+
+fn link(name: &str) -> Link {
+    Link { file_name: name.to_string(), url: format!("http://127.0.0.1:8010/vault_rest/file/{name}-id"), size: 100 }
+}
+
+fn remove_all_attachments(message: &ParsedMessage) -> Rewrite {
+    Rewrite { remove: message.attachments().map(|part| part.id).collect(), ..Rewrite::default() }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle)
+}
+
+fn has_bare_line_feed(data: &[u8]) -> bool {
+    data.iter().enumerate().any(|(index, byte)| *byte == b'\n' && (index == 0 || data[index - 1] != b'\r'))
 }
 
 fn arrival() -> DateTime<Utc> {
@@ -101,6 +118,45 @@ fn case_06_forward_is_one_attachment() {
     let body = &raw[attachments[0].body_range.clone()];
     assert_eq!(attachments[0].content.as_slice(), body, "forwarded message stored byte for byte");
     assert!(folder(&message).as_str().contains("FW_ Q3 numbers_<pat@example.com>"), "{}", folder(&message));
+}
+
+#[test]
+fn case_07_corrupt_forwards_stay_attachments() {
+    let message = case("07-corrupt-rfc822-attachment.eml");
+    let attachments: Vec<_> = message.attachments().collect();
+
+    let names: Vec<Option<&str>> = attachments.iter().map(|part| part.file_name.as_deref()).collect();
+    assert_eq!(names, [Some("corrupted.eml"), Some("empty.eml"), Some("garbage.eml")]);
+    assert!(attachments.iter().all(|part| part.content_type == "message/rfc822"), "{attachments:?}");
+    assert_eq!(attachments[0].content, b"this attachment is not an email at all, just one line of text");
+    assert_eq!(attachments[1].size(), 0, "the empty forward is a 0-byte file");
+    assert_eq!(attachment_names(&message), ["corrupted.eml", "empty.eml", "garbage.eml"]);
+    assert_eq!(message.parts.iter().filter(|part| part.kind == PartKind::Body).count(), 1);
+}
+
+#[test]
+fn case_07_corrupt_forwards_recorded() {
+    let message = case("07-corrupt-rfc822-attachment.eml");
+    let ids: Vec<_> = message.attachments().map(|part| part.id).collect();
+
+    for id in &ids {
+        assert!(message.defects.contains(&Defect::NotAMessage { part: *id }), "{id}: {:?}", message.defects);
+    }
+    assert!(message.defects.contains(&Defect::InvalidBase64 { part: ids[2] }), "{:?}", message.defects);
+    assert_eq!(message.defects.len(), 4, "{:?}", message.defects);
+}
+
+#[test]
+fn case_07_corrupt_forwards_removed() {
+    let message = case("07-corrupt-rfc822-attachment.eml");
+
+    let output = rewrite(&message, &remove_all_attachments(&message));
+
+    let reparsed = ParsedMessage::parse(output.clone()).unwrap();
+    assert_eq!(reparsed.attachments().count(), 0, "{}", String::from_utf8_lossy(&output));
+    assert!(!contains(&output, b"not an email at all"));
+    assert!(!contains(&output, b"!!!not-base64!!!"));
+    assert!(contains(&output, b"See attachments.\r\n\r\n--b07--\r\n"), "the body keeps its last line break");
 }
 
 #[test]
@@ -182,6 +238,10 @@ fn case_19_first_header_instance_wins() {
     assert_eq!(message.from.as_deref(), Some("payroll@example.com"));
     assert_eq!(message.message_id.as_deref(), Some("dup-19-a@example.com"));
     assert_eq!(message.date.unwrap().to_rfc3339(), "2024-07-25T09:00:00+00:00");
+    for name in ["Subject", "From", "Date", "Message-ID"] {
+        let defect = Defect::DuplicateHeader { name: name.to_string() };
+        assert!(message.defects.contains(&defect), "{name}: {:?}", message.defects);
+    }
 }
 
 #[test]
@@ -200,4 +260,85 @@ fn case_20_dates_for_folders() {
 fn case_27_latin1_name_falls_back() {
     let message = case("27-smtputf8-and-8bit-headers.eml");
     assert_eq!(attachment_names(&message), ["r\u{e9}sum\u{e9}.pdf"]);
+}
+
+#[test]
+fn case_28_bare_lf_parsed_like_crlf() {
+    let message = case("28-bare-lf-and-missing-blank-line.eml");
+
+    assert_eq!(message.defects, [Defect::BareLineFeed, Defect::MissingBlankLine]);
+    assert!(!has_bare_line_feed(&message.raw));
+    assert_eq!(message.parts[0].content_type, "multipart/alternative");
+    assert_eq!(message.parts[0].boundary.as_deref(), Some("lf28"));
+    let bodies: Vec<(PartKind, String)> =
+        message.parts.iter().skip(1).map(|part| (part.kind, part.content_type.clone())).collect();
+    assert_eq!(bodies, [(PartKind::Body, "text/plain".to_string()), (PartKind::Body, "text/html".to_string())]);
+    assert!(message.parts[1].content.starts_with(b"Plain version"));
+    assert_eq!(message.parts[2].content, b"<p>HTML version</p>");
+    let campaign = message.headers.iter().find(|header| header.name == "X-Campaign").unwrap();
+    assert_eq!(campaign.value, "summer hello");
+}
+
+#[test]
+fn case_28_rewrite_keeps_both_alternatives() {
+    let message = case("28-bare-lf-and-missing-blank-line.eml");
+    let plan = Rewrite { links: vec![link("report.pdf")], ..Rewrite::default() };
+
+    let output = rewrite(&message, &plan);
+
+    assert!(!has_bare_line_feed(&output), "{}", String::from_utf8_lossy(&output));
+    let reparsed = ParsedMessage::parse(output.clone()).unwrap();
+    assert!(reparsed.defects.is_empty(), "{:?}", reparsed.defects);
+    let plain = reparsed.parts.iter().find(|part| part.content_type == "text/plain").unwrap();
+    let html = reparsed.parts.iter().find(|part| part.content_type == "text/html").unwrap();
+    assert_eq!(plain.kind, PartKind::Body);
+    assert_eq!(html.kind, PartKind::Body);
+    assert!(plain.content.starts_with(b"Plain version"), "{}", String::from_utf8_lossy(&plain.content));
+    assert!(contains(&plain.content, b"report.pdf-id"));
+    assert!(html.content.starts_with(b"<p>HTML version</p>"), "{}", String::from_utf8_lossy(&html.content));
+    assert!(contains(&html.content, b"report.pdf-id"));
+}
+
+#[test]
+fn case_28_empty_rewrite_writes_crlf() {
+    let message = case("28-bare-lf-and-missing-blank-line.eml");
+
+    let output = rewrite(&message, &Rewrite::default());
+
+    assert!(!has_bare_line_feed(&output));
+    assert!(contains(&output, b"X-Campaign: summer\r\n hello\r\n\r\n--lf28\r\n"), "{}", String::from_utf8_lossy(&output));
+}
+
+#[test]
+fn case_29_folded_parameters_unfold() {
+    let message = case("29-folded-content-type-params.eml");
+
+    assert_eq!(message.parts[0].content_type, "multipart/mixed");
+    assert_eq!(message.parts[0].boundary.as_deref(), Some("outer29"));
+    let inner = message.parts.iter().find(|part| part.boundary.as_deref() == Some("inner29"));
+    let inner = inner.unwrap_or_else(|| panic!("nested multipart not parsed: {:?}", leaves(&message)));
+    assert_eq!(inner.kind, PartKind::Container);
+    assert_eq!(
+        leaves(&message),
+        [
+            (PartKind::Body, "text/plain".to_string(), None),
+            (PartKind::Attachment, "application/vnd.ms-excel".to_string(), Some("budget.xls".to_string())),
+            (PartKind::Body, "text/plain".to_string(), None),
+            (PartKind::Attachment, "application/zip".to_string(), Some("inner.zip".to_string())),
+        ]
+    );
+    assert_eq!(message.defects, [Defect::MissingParameterSeparator { part: inner.id }]);
+}
+
+#[test]
+fn case_29_nested_attachment_removed() {
+    let message = case("29-folded-content-type-params.eml");
+
+    let output = rewrite(&message, &remove_all_attachments(&message));
+
+    assert!(!contains(&output, b"0M8R4KGxGuEAAAAA"), "budget.xls still present");
+    assert!(!contains(&output, b"UEsFBgAAAAAA"), "inner.zip still present");
+    assert!(contains(&output, b"Outer text."));
+    assert!(contains(&output, b"Inner text."));
+    assert_eq!(ParsedMessage::parse(output).unwrap().attachments().count(), 0);
 }

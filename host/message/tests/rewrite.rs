@@ -1,11 +1,16 @@
-//! Rewrite tests over sample messages: removed parts are gone, notices are in
-//! both bodies, and every other part is byte for byte the same.
+//! Rewrite tests over sample messages: removed parts are gone, replaced
+//! parts carry their new content, name and type, notices and notes are in
+//! both bodies at their position, and every other part is byte for byte the
+//! same.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use mail_parser::{MessageParser, MimeHeaders};
-use mailgate_message::{Link, ParsedMessage, PartId, PartKind, Rewrite, rewrite};
+use mailgate_message::{
+    Link, Note, NoticePosition, NoticeTemplate, ParsedMessage, PartId, PartKind, Replacement, Rewrite, TransferEncoding, Withheld,
+    rewrite,
+};
 
 fn sample(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/mail").join(name);
@@ -17,7 +22,7 @@ fn link(name: &str) -> Link {
 }
 
 fn plan(remove: &[PartId], links: Vec<Link>) -> Rewrite {
-    Rewrite { remove: remove.iter().copied().collect::<BTreeSet<_>>(), links, withheld: Vec::new() }
+    Rewrite { remove: remove.iter().copied().collect::<BTreeSet<_>>(), links, ..Rewrite::default() }
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -300,4 +305,280 @@ fn rewrite_long_lines_with_notice() {
     let text = parsed.body_text(0).unwrap();
     assert!(text.starts_with(&long_line), "{text}");
     assert!(text.contains("a.pdf-id"));
+}
+
+const DOCX_TYPE: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+
+/// Builds a multipart/mixed message with a text body, a macro-enabled Word
+/// document and a PDF.
+fn docm_message() -> Vec<u8> {
+    b"From: a@example.com\r\nTo: b@example.org\r\nSubject: report\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"mix\"\r\n\r\n\
+--mix\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe report is attached.\r\n\
+--mix\r\nContent-Type: application/vnd.ms-word.document.macroEnabled.12;\r\n\tname=\"report.docm\"\r\n\
+Content-Disposition: attachment;\r\n\tfilename=\"report.docm\"; size=6\r\nX-Attachment-Id: f_1\r\n\
+Content-Transfer-Encoding: base64\r\n\r\nUEsDBG1t\r\n\
+--mix\r\nContent-Type: application/pdf; name=\"a.pdf\"\r\nContent-Disposition: attachment; filename=\"a.pdf\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQ=\r\n--mix--\r\n"
+        .to_vec()
+}
+
+fn part_named<'a>(message: &'a ParsedMessage, name: &str) -> &'a mailgate_message::PartInfo {
+    message.parts.iter().find(|part| part.file_name.as_deref() == Some(name)).unwrap_or_else(|| panic!("no part {name}"))
+}
+
+fn replace_plan(id: PartId, replacement: Replacement) -> Rewrite {
+    Rewrite { replace: [(id, replacement)].into_iter().collect::<BTreeMap<_, _>>(), ..Rewrite::default() }
+}
+
+fn sanitized_docx(content: &[u8], name: &str) -> Replacement {
+    Replacement { content: content.to_vec(), file_name: Some(name.to_string()), content_type: Some(DOCX_TYPE.to_string()) }
+}
+
+#[test]
+fn replace_docm_with_sanitized_docx() {
+    let raw = docm_message();
+    let message = ParsedMessage::parse(raw.clone()).unwrap();
+    let docm = part_named(&message, "report.docm");
+    let new_content: Vec<u8> = (0..=255u8).cycle().take(300).collect();
+
+    let output = rewrite(&message, &replace_plan(docm.id, sanitized_docx(&new_content, "report.docx")));
+
+    let reparsed = ParsedMessage::parse(output.clone()).unwrap();
+    let docx = part_named(&reparsed, "report.docx");
+    assert_eq!(docx.id, docm.id);
+    assert_eq!(docx.kind, PartKind::Attachment);
+    assert_eq!(docx.content_type, DOCX_TYPE);
+    assert_eq!(docx.transfer_encoding, TransferEncoding::Base64);
+    assert_eq!(docx.content, new_content);
+    let parsed = MessageParser::default().parse(&output).unwrap();
+    let mail_parser_part = &parsed.parts[docm.id.0 as usize];
+    assert_eq!(mail_parser_part.attachment_name(), Some("report.docx"));
+    assert_eq!(mail_parser_part.content_disposition().and_then(|cd| cd.attribute("filename")), Some("report.docx"));
+    assert_eq!(mail_parser_part.content_disposition().and_then(|cd| cd.attribute("size")), Some("6"), "other parameters kept");
+    assert!(contains(&output, b"\r\nX-Attachment-Id: f_1\r\n"), "other header fields kept");
+    assert!(!contains(&output, b"report.docm"));
+    assert!(!contains(&output, b"macroEnabled"));
+}
+
+#[test]
+fn replace_keeps_rest_byte_for_byte() {
+    let raw = docm_message();
+    let message = ParsedMessage::parse(raw.clone()).unwrap();
+    let docm = part_named(&message, "report.docm");
+
+    let output = rewrite(&message, &replace_plan(docm.id, sanitized_docx(b"PK\x03\x04clean", "report.docx")));
+
+    let before = &raw[..docm.header_range.start];
+    let after = &raw[docm.body_range.end..];
+    assert!(output.starts_with(before), "{}", String::from_utf8_lossy(&output));
+    assert!(output.ends_with(after), "{}", String::from_utf8_lossy(&output));
+    let reparsed = ParsedMessage::parse(output).unwrap();
+    let pdf = part_named(&reparsed, "a.pdf");
+    assert_eq!(pdf.content, b"%PDF-1.4");
+    assert_eq!(reparsed.parts.len(), message.parts.len());
+    let lines = &reparsed.raw[reparsed.parts[docm.id.0 as usize].body_range.clone()];
+    assert!(lines.split(|byte| *byte == b'\n').all(|line| line.len() <= 77), "base64 lines of at most 76 characters");
+}
+
+#[test]
+fn replace_long_body_wraps_lines() {
+    let message = ParsedMessage::parse(docm_message()).unwrap();
+    let docm = part_named(&message, "report.docm");
+    let new_content = vec![0xA5u8; 1000];
+
+    let output = rewrite(&message, &replace_plan(docm.id, sanitized_docx(&new_content, "report.docx")));
+
+    let reparsed = ParsedMessage::parse(output).unwrap();
+    let part = &reparsed.parts[docm.id.0 as usize];
+    let body = &reparsed.raw[part.body_range.clone()];
+    let lines: Vec<&[u8]> = body.split(|byte| *byte == b'\n').collect();
+    assert!(lines.len() > 10);
+    let (last, full) = lines.split_last().unwrap();
+    assert!(full.iter().all(|line| line.len() == 77 && line.ends_with(b"\r")), "{}", String::from_utf8_lossy(body));
+    assert!(!last.is_empty(), "{}", String::from_utf8_lossy(body));
+    assert!(last.len() <= 76, "{}", String::from_utf8_lossy(body));
+    assert_eq!(part.content, new_content);
+}
+
+#[test]
+fn replace_non_ascii_name_round_trips() {
+    let message = ParsedMessage::parse(docm_message()).unwrap();
+    let docm = part_named(&message, "report.docm");
+    let long_name = format!("{}.docx", "\u{41e}\u{442}\u{447}\u{451}\u{442} \u{fc}ber Q3 ".repeat(5));
+
+    for name in ["Bericht \u{fc}ber Q3.docx", long_name.as_str()] {
+        let output = rewrite(&message, &replace_plan(docm.id, sanitized_docx(b"PK", name)));
+
+        assert!(output.is_ascii(), "{}", String::from_utf8_lossy(&output));
+        let reparsed = ParsedMessage::parse(output.clone()).unwrap();
+        assert_eq!(reparsed.parts[docm.id.0 as usize].file_name.as_deref(), Some(name), "{}", String::from_utf8_lossy(&output));
+        let name_lines = output.split(|byte| *byte == b'\n').filter(|line| contains(line, b"name"));
+        let longest = name_lines.map(<[u8]>::len).max().unwrap();
+        assert!(longest <= 78, "a name line of {longest} octets");
+    }
+}
+
+#[test]
+fn replace_without_new_name_keeps_fields() {
+    let message = ParsedMessage::parse(docm_message()).unwrap();
+    let pdf = part_named(&message, "a.pdf");
+    let replacement = Replacement { content: b"%PDF-1.7 clean".to_vec(), file_name: None, content_type: None };
+
+    let output = rewrite(&message, &replace_plan(pdf.id, replacement));
+
+    assert!(contains(&output, b"Content-Type: application/pdf; name=\"a.pdf\"\r\nContent-Disposition: attachment; filename=\"a.pdf\"\r\n"));
+    let reparsed = ParsedMessage::parse(output).unwrap();
+    assert_eq!(part_named(&reparsed, "a.pdf").content, b"%PDF-1.7 clean");
+}
+
+#[test]
+fn replace_ignored_for_body_and_protected_parts() {
+    let raw = docm_message();
+    let message = ParsedMessage::parse(raw.clone()).unwrap();
+    let body = message.parts.iter().find(|part| part.kind == PartKind::Body).unwrap();
+    assert_eq!(rewrite(&message, &replace_plan(body.id, sanitized_docx(b"x", "x.docx"))), raw);
+
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus/08-pgp-multipart-signed.eml");
+    let signed = ParsedMessage::parse(std::fs::read(path).unwrap()).unwrap();
+    let inside = signed.parts.iter().find(|part| part.file_name.is_some() && part.kind == PartKind::Protected).unwrap();
+    assert_eq!(rewrite(&signed, &replace_plan(inside.id, sanitized_docx(b"x", "x.docx"))), signed.raw);
+}
+
+#[test]
+fn replace_and_remove_same_part_removes() {
+    let message = ParsedMessage::parse(docm_message()).unwrap();
+    let docm = part_named(&message, "report.docm");
+    let mut plan = replace_plan(docm.id, sanitized_docx(b"PK", "report.docx"));
+    plan.remove.insert(docm.id);
+
+    let output = rewrite(&message, &plan);
+
+    let reparsed = ParsedMessage::parse(output.clone()).unwrap();
+    assert!(reparsed.parts.iter().all(|part| part.file_name.as_deref() != Some("report.docx")));
+    assert!(!contains(&output, b"UEsDBG1t"));
+    assert_eq!(reparsed.attachments().count(), 1);
+}
+
+#[test]
+fn replace_single_part_message() {
+    let raw = b"From: a@example.com\r\nSubject: macro\r\nMessage-ID: <m@x>\r\n\
+Content-Type: application/vnd.ms-word.document.macroEnabled.12; name=\"m.docm\"\r\n\
+Content-Disposition: attachment; filename=\"m.docm\"\r\nContent-Transfer-Encoding: base64\r\n\r\nUEsDBG1t\r\n"
+        .to_vec();
+    let message = ParsedMessage::parse(raw).unwrap();
+
+    let output = rewrite(&message, &replace_plan(PartId(0), sanitized_docx(b"PK clean", "m.docx")));
+
+    assert!(output.starts_with(b"From: a@example.com\r\nSubject: macro\r\nMessage-ID: <m@x>\r\n"));
+    let reparsed = ParsedMessage::parse(output).unwrap();
+    assert_eq!(reparsed.parts[0].file_name.as_deref(), Some("m.docx"));
+    assert_eq!(reparsed.parts[0].content_type, DOCX_TYPE);
+    assert_eq!(reparsed.parts[0].content, b"PK clean");
+}
+
+fn withheld_with_link() -> Withheld {
+    Withheld {
+        file_name: "invoice.docm".to_string(),
+        reason: "blocked by the virus scan (macro)".to_string(),
+        link: Some(link("invoice.docm")),
+    }
+}
+
+#[test]
+fn notice_at_top_of_both_bodies() {
+    let message = ParsedMessage::parse(sample("pdf-with-inline-logo.eml")).unwrap();
+    let template = NoticeTemplate { position: NoticePosition::Top, ..NoticeTemplate::default() };
+    let plan = Rewrite { remove: attachment_ids(&message).into_iter().collect(), links: vec![link("Q3 report.pdf")], template, ..Rewrite::default() };
+
+    let output = rewrite(&message, &plan);
+
+    let parsed = MessageParser::default().parse(&output).unwrap();
+    let text = parsed.body_text(0).unwrap();
+    assert!(text.starts_with("Attachments of this message were moved to secure storage:\r\n- Q3 report.pdf"), "{text}");
+    assert!(text.contains("Numbers look good."), "{text}");
+    let html = parsed.body_html(0).unwrap();
+    let body_tag_end = html.to_ascii_lowercase().find("<body").and_then(|start| html[start..].find('>').map(|end| start + end + 1)).unwrap();
+    assert!(html[body_tag_end..].trim_start().starts_with("<div class=\"mailgate-notice\""), "{html}");
+}
+
+#[test]
+fn notice_custom_headings_and_style() {
+    let message = ParsedMessage::parse(sample("pdf-with-inline-logo.eml")).unwrap();
+    let template = NoticeTemplate {
+        links_heading: "Dateien im sicheren Speicher:".to_string(),
+        withheld_heading: "Gesperrte Dateien:".to_string(),
+        html_style: "border:2px solid red".to_string(),
+        ..NoticeTemplate::default()
+    };
+    let plan = Rewrite { links: vec![link("a.pdf")], withheld: vec![withheld_with_link()], template, ..Rewrite::default() };
+
+    let output = rewrite(&message, &plan);
+
+    let parsed = MessageParser::default().parse(&output).unwrap();
+    let text = parsed.body_text(0).unwrap();
+    assert!(text.contains("Dateien im sicheren Speicher:\r\n- a.pdf"), "{text}");
+    assert!(text.contains("Gesperrte Dateien:\r\n- invoice.docm: blocked by the virus scan (macro); kept in secure storage"), "{text}");
+    assert!(text.contains("finds it clean: http://127.0.0.1:8010/vault_rest/file/invoice.docm-id"), "{text}");
+    let html = parsed.body_html(0).unwrap();
+    assert!(html.contains("style=\"border:2px solid red\""), "{html}");
+    assert!(html.contains("<a href=\"http://127.0.0.1:8010/vault_rest/file/invoice.docm-id\">"), "{html}");
+}
+
+#[test]
+fn notes_without_links_added() {
+    let message = ParsedMessage::parse(sample("pdf-with-inline-logo.eml")).unwrap();
+    let notes = vec![
+        Note { text: "This message comes from outside <your> organisation.".to_string(), position: NoticePosition::Top },
+        Note { text: "Scanned by mailgate.".to_string(), position: NoticePosition::Bottom },
+    ];
+    let plan = Rewrite { notes, ..Rewrite::default() };
+
+    let output = rewrite(&message, &plan);
+
+    let parsed = MessageParser::default().parse(&output).unwrap();
+    let text = parsed.body_text(0).unwrap();
+    assert!(text.starts_with("This message comes from outside <your> organisation.\r\n\r\nHi Bob,"), "{text}");
+    assert!(text.trim_end().ends_with("Scanned by mailgate."), "{text}");
+    assert!(!text.contains("secure storage"), "{text}");
+    let html = parsed.body_html(0).unwrap();
+    assert!(html.contains("outside &lt;your&gt; organisation."), "{html}");
+    assert!(!html.contains("<your>"), "{html}");
+    assert_eq!(html.matches("class=\"mailgate-note\"").count(), 2, "{html}");
+    assert!(!html.contains("mailgate-notice"), "{html}");
+    assert_eq!(ParsedMessage::parse(output).unwrap().attachments().count(), 1, "nothing removed");
+}
+
+#[test]
+fn notes_in_placeholder_part() {
+    let raw = b"From: a@example.com\r\nSubject: s\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\n\
+Content-Type: application/pdf; name=\"x.pdf\"\r\n\r\n%PDF\r\n--b1--\r\n"
+        .to_vec();
+    let message = ParsedMessage::parse(raw).unwrap();
+    let notes = vec![Note { text: "Checked.".to_string(), position: NoticePosition::Bottom }];
+    let plan = Rewrite { remove: attachment_ids(&message).into_iter().collect(), links: vec![link("x.pdf")], notes, ..Rewrite::default() };
+
+    let output = rewrite(&message, &plan);
+
+    let parsed = MessageParser::default().parse(&output).unwrap();
+    let text = parsed.body_text(0).unwrap();
+    assert!(text.contains("x.pdf-id"), "{text}");
+    assert!(text.trim_end().ends_with("Checked."), "{text}");
+}
+
+#[test]
+fn rewrite_removes_part_after_empty_part() {
+    let raw = b"From: a@example.com\r\nSubject: s\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+--b\r\nContent-Type: text/plain\r\n\r\nHello\r\n\r\n\
+--b\r\nContent-Type: application/octet-stream; name=\"empty.bin\"\r\n\r\n\
+--b\r\nContent-Type: application/pdf; name=\"a.pdf\"\r\n\r\n%PDF\r\n--b--\r\n"
+        .to_vec();
+    let message = ParsedMessage::parse(raw).unwrap();
+    assert_eq!(message.attachments().map(|part| part.size()).collect::<Vec<_>>(), [0, 4]);
+
+    let output = rewrite(&message, &plan(&attachment_ids(&message), Vec::new()));
+
+    assert!(!contains(&output, b"a.pdf"), "{}", String::from_utf8_lossy(&output));
+    assert!(!contains(&output, b"empty.bin"), "{}", String::from_utf8_lossy(&output));
+    assert!(contains(&output, b"Hello\r\n\r\n--b--\r\n"), "{}", String::from_utf8_lossy(&output));
 }

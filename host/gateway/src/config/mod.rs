@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 mod delivery;
 mod history;
+mod notice;
 mod queue;
 mod relay;
 mod rules;
@@ -26,6 +27,7 @@ mod scan;
 
 pub use delivery::{BalanceConfig, OutboundTlsConfig};
 pub use history::{HistoryBackend, HistoryConfig};
+pub use notice::{NoticeConfig, NoticePositionConfig};
 pub use queue::{QueueConfig, SmtpMode};
 pub use relay::LookaheadMode;
 pub use sanitize::{SanitizeConfig, SanitizeEngineConfig};
@@ -57,6 +59,8 @@ pub struct Config {
     pub admin: AdminConfig,
     /// The email and processing history.
     pub history: HistoryConfig,
+    /// The notice that rewritten messages carry.
+    pub notice: NoticeConfig,
     /// The rules, run in this order on every message.
     #[serde(default = "default_rules")]
     pub rules: Vec<RuleConfig>,
@@ -75,6 +79,7 @@ impl Default for Config {
             rule_set: RuleSetConfig::default(),
             admin: AdminConfig::default(),
             history: HistoryConfig::default(),
+            notice: NoticeConfig::default(),
             rules: default_rules(),
         }
     }
@@ -522,6 +527,7 @@ impl Config {
         self.queue.validate().map_err(|(setting, reason)| invalid(setting, reason))?;
         self.sanitize.validate(&self.scan).map_err(|(setting, reason)| invalid(setting, &reason))?;
         self.history.validate()?;
+        self.notice.validate().map_err(|(setting, reason)| invalid(setting, reason))?;
         if self.rules.is_empty() {
             return Err(invalid("rules", "at least one rule is needed; use the shipped `secure-storage` rule"));
         }
