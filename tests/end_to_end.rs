@@ -3,7 +3,7 @@
 //! rewritten message arrives at an SMTP sink acting as the next hop.
 
 use mail_parser::{MessageParser, MimeHeaders};
-use mailgate_tests::{SmtpSink, config, sample, send_message, shipped_rule, start_gateway, vault_client};
+use mailgate_tests::{SmtpSink, config, file_rule, sample, send_message, shipped_rule, start_gateway, test_rule, vault_client};
 use mailgate_vault::FileId;
 
 /// Download links found in a text.
@@ -187,5 +187,35 @@ async fn long_lines_rewrapped_for_next_hop() {
     let before_body_end = &original_html[..original_html.find("</body>").expect("the case has a </body>")];
     assert!(html.starts_with(before_body_end), "HTML content changed");
     assert!(html.contains("mailgate-notice"), "notice for the removed PDF missing");
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn notice_follows_template_and_rule_notices() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start().await;
+    let rules = vec![shipped_rule("secure-storage"), file_rule("notices", test_rule("notice"), 1000)];
+    let mut settings = config(data_dir.path(), sink.address, rules);
+    settings.notice = toml::from_str("position = \"top\"\nlinks_heading = \"Files in the vault:\"").unwrap();
+    let gateway = start_gateway(settings).await;
+
+    let reply = send_message(gateway.smtp_address(), &sample("pdf-with-inline-logo.eml")).await;
+    assert_eq!(reply.code, 250, "{reply:?}");
+
+    let delivered = sink.next_message().await;
+    let parsed = MessageParser::default().parse(&delivered.data).unwrap();
+    let text = parsed.body_text(0).unwrap();
+    let html = parsed.body_html(0).unwrap();
+
+    let first_lines: Vec<&str> = text.lines().filter(|line| !line.trim().is_empty()).take(3).collect();
+    assert!(first_lines.contains(&"Files in the vault:"), "links heading not at the top: {text}");
+    assert!(first_lines.iter().any(|line| line.contains("Notice from the rule before the scan <b>")), "top notice: {text}");
+    let last_line = text.lines().rev().find(|line| !line.trim().is_empty()).unwrap();
+    assert!(last_line.contains("Notice from the rule after the scan"), "bottom notice: {text}");
+
+    assert!(html.contains("Notice from the rule before the scan &lt;b&gt;"), "rule text not escaped in HTML: {html}");
+    let top = html.find("Files in the vault:").expect("heading in HTML");
+    let body_start = html.find("Hi Bob").expect("original HTML body kept");
+    assert!(top < body_start, "HTML notice not at the top: {html}");
     gateway.shutdown().await;
 }

@@ -23,6 +23,7 @@ const COMPONENTS: &[&str] = &[
     "memory_bomb",
     "sandbox_probe",
     "old_interface",
+    "notice",
 ];
 
 const TARGET: &str = "wasm32-wasip2";
