@@ -499,6 +499,15 @@ async fn false_positive_released_after_rescan() {
     let (status, content) = download(&invoice_url).await;
     assert_eq!(status, 200, "download status of invoice.pdf after a clean rescan ({summary:?})");
     assert!(content == invoice, "invoice.pdf downloaded {} bytes that differ from the {} sent", content.len(), invoice.len());
+
+    // SIGHUP also rereads the mail flow's block list, so the same file now
+    // arrives attached.
+    assert_eq!(gateway.reload_block_list().expect("the block list reloads"), Some(0), "digests after the reload");
+    let again = message(subject, "false-positive-again@example.com", &[("application/pdf", "invoice.pdf", invoice)]);
+    let reply = send_message(gateway.smtp_address(), &again).await;
+    assert_eq!(reply.code, 250, "reply to the second message: {reply:?}");
+    let delivered_again = ParsedMessage::parse(sink.next_message().await.data).unwrap();
+    assert_eq!(attachment(&delivered_again, "invoice.pdf"), Some(invoice), "invoice.pdf after the block list reload");
     gateway.shutdown().await;
 }
 
@@ -550,6 +559,10 @@ async fn sanitized_original_uploaded_and_linked() {
     let links = body_links(&delivered);
     assert_eq!(links.len(), 1, "links in the bodies: {links:?}");
     assert_eq!(name_behind(&gateway, &links[0]).await, "report.docm", "file behind the link");
+    for media_type in ["text/plain", "text/html"] {
+        let text = body(&delivered, media_type);
+        assert!(text.contains("original before sanitization"), "the {media_type} notice does not call the link the original: {text}");
+    }
     let (status, content) = download(&links[0]).await;
     assert_eq!(status, 200, "download status of the original");
     assert!(content == original, "the original downloaded {} bytes that differ from the {} sent", content.len(), original.len());

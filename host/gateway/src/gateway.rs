@@ -130,8 +130,9 @@ impl Gateway {
             .build_stage(&config.scan)
             .map_err(|reason| GatewayError::Config { setting: "sanitize".to_string(), reason })?;
         pipeline = pipeline.with_sanitizing(Arc::new(sanitizer));
-        if let Some(stage) = scan_stage(&config)? {
-            pipeline = pipeline.with_scanning(Arc::new(stage));
+        let scan = scan_stage(&config)?.map(Arc::new);
+        if let Some(stage) = &scan {
+            pipeline = pipeline.with_scanning(Arc::clone(stage));
         }
         let pipeline = Arc::new(pipeline);
         let spool = open_spool(&config).await?;
@@ -220,6 +221,7 @@ impl Gateway {
             watcher,
             pruner,
             history,
+            scan,
         })
     }
 }
@@ -421,9 +423,24 @@ pub struct RunningGateway {
     watcher: Option<JoinHandle<()>>,
     pruner: Option<JoinHandle<()>>,
     history: Option<AsyncHistoryStore>,
+    scan: Option<Arc<ScanStage>>,
 }
 
 impl RunningGateway {
+    /// Reads the block list file of the mail flow's built-in scan engine
+    /// (`scan.block_list`) again, as SIGHUP does. Returns the number of
+    /// digests, or `None` when the mail flow has no built-in engine.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be read or parsed; the previous list stays in use.
+    pub fn reload_block_list(&self) -> Result<Option<usize>, mailgate_vault::mailgate_scan::BlocklistError> {
+        match &self.scan {
+            Some(stage) => stage.reload_block_list(),
+            None => Ok(None),
+        }
+    }
+
     /// Loads the rules again, as SIGHUP and the admin endpoint do.
     pub fn reloader(&self) -> Arc<Reloader> {
         Arc::clone(&self.reloader)

@@ -195,10 +195,10 @@ async fn run(config_path: Option<&Path>) -> Result<()> {
         println!("  admin:    http://{address}/admin/ui");
     }
     println!("  rule set: {}", gateway.rule_set_id());
-    println!("Press Ctrl-C to stop; send SIGHUP to reload the rules and rescan the vault.");
+    println!("Press Ctrl-C to stop; send SIGHUP to reload the rules and the block list and rescan the vault.");
 
-    let reloader = gateway.reloader();
-    let vault = gateway.builtin_vault();
+    let gateway = std::sync::Arc::new(gateway);
+    let reloading = std::sync::Arc::clone(&gateway);
     let hangups = tokio::spawn(async move {
         let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
             tracing::warn!("cannot listen for SIGHUP; reload through the admin endpoint");
@@ -206,9 +206,12 @@ async fn run(config_path: Option<&Path>) -> Result<()> {
         };
         while hangup.recv().await.is_some() {
             tracing::info!("SIGHUP received");
-            let _ = reloader.reload().await;
-            if let Some(vault) = &vault {
-                rescan(vault).await;
+            let _ = reloading.reloader().reload().await;
+            if let Err(error) = reloading.reload_block_list() {
+                tracing::error!(%error, "cannot reload scan.block_list; the previous list stays in use");
+            }
+            if let Some(vault) = reloading.builtin_vault() {
+                rescan(&vault).await;
             }
         }
     });
@@ -216,7 +219,10 @@ async fn run(config_path: Option<&Path>) -> Result<()> {
     wait_for_signal().await;
     hangups.abort();
     let _ = hangups.await;
-    gateway.shutdown().await;
+    match std::sync::Arc::try_unwrap(gateway) {
+        Ok(gateway) => gateway.shutdown().await,
+        Err(_) => tracing::warn!("the gateway is still in use; it stops with the process"),
+    }
     Ok(())
 }
 

@@ -259,7 +259,14 @@ impl Pipeline {
                     }
                     return Ok(UploadedLinks::default());
                 }
-                tracing::error!(%error, %folder, files = files.len(), "upload failed; message gets a temporary failure");
+                if self.settings.upload_failure == UploadFailurePolicy::KeepAttachment {
+                    tracing::error!(
+                        %error, %folder, files = files.len(),
+                        "upload failed; the group holds blocked files or sanitized originals, which cannot stay in the message, so the message gets a temporary failure"
+                    );
+                } else {
+                    tracing::error!(%error, %folder, files = files.len(), "upload failed; message gets a temporary failure");
+                }
                 return Err(error.into());
             }
         };
@@ -268,7 +275,8 @@ impl Pipeline {
 
         let mut links = UploadedLinks::default();
         for (upload, stored) in uploads.iter().zip(stored) {
-            let link = Link { file_name: stored.file_name, url: stored.file_url, size: upload.file.content.len() as u64 };
+            let remark = (upload.kind == UploadKind::Original).then(|| "original before sanitization".to_string());
+            let link = Link { file_name: stored.file_name, url: stored.file_url, size: upload.file.content.len() as u64, remark };
             match upload.kind {
                 UploadKind::Blocked => {
                     links.blocked.insert(upload.part, link);

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use mailgate_history::PartVerdict;
 use mailgate_message::{ParsedMessage, PartId, PartInfo, StorageNames, Withheld};
 use mailgate_rules::PartScan;
-use mailgate_vault::mailgate_scan::{Engine, ScanRequest, Scanner, UnavailablePolicy, Verdict};
+use mailgate_vault::mailgate_scan::{BlocklistError, Engine, ScanRequest, Scanner, UnavailablePolicy, Verdict};
 
 use crate::failure::ProcessError;
 use crate::plan::Plan;
@@ -47,6 +47,20 @@ impl ScanStage {
     /// Creates the stage with `engine`; scans that fail follow `unavailable`.
     pub fn new(engine: Engine, unavailable: UnavailablePolicy) -> ScanStage {
         ScanStage { engine, unavailable }
+    }
+
+    /// Reads the block list of the built-in engine again. Returns the number
+    /// of digests, or `None` for the other engines, which keep their own
+    /// signatures.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be read or parsed; the previous list stays in use.
+    pub(crate) fn reload_block_list(&self) -> Result<Option<usize>, BlocklistError> {
+        match &self.engine {
+            Engine::Builtin(scanner) => scanner.reload_blocklist().map(Some),
+            _ => Ok(None),
+        }
     }
 
     /// Scans every attachment of `message` that is not in `skip`, one

@@ -13,6 +13,19 @@ pub struct Link {
     pub url: String,
     /// Size of the file in bytes.
     pub size: u64,
+    /// A short remark shown after the size, such as `original before
+    /// sanitization`; `None` for none.
+    pub remark: Option<String>,
+}
+
+impl Link {
+    /// Returns the size and the remark as shown in brackets after the name.
+    fn details(&self) -> String {
+        match &self.remark {
+            Some(remark) => format!("{}, {}", human_size(self.size), one_line(remark)),
+            None => human_size(self.size),
+        }
+    }
 }
 
 /// One attachment that was removed and not delivered, such as a file that
@@ -82,7 +95,7 @@ fn text_blocks(notice: &NoticeContent<'_>, position: NoticePosition) -> Vec<Stri
         if !notice.links.is_empty() {
             let mut block = format!("{}\r\n", one_line(&template.links_heading));
             for link in notice.links {
-                block.push_str(&format!("- {} ({}): {}\r\n", one_line(&link.file_name), human_size(link.size), one_line(&link.url)));
+                block.push_str(&format!("- {} ({}): {}\r\n", one_line(&link.file_name), link.details(), one_line(&link.url)));
             }
             blocks.push(block);
         }
@@ -150,7 +163,7 @@ fn html_lists(notice: &NoticeContent<'_>) -> String {
                 "<li><a href=\"{}\">{}</a> ({})</li>\r\n",
                 escape_html(&one_line(&link.url)),
                 escape_html(&one_line(&link.file_name)),
-                human_size(link.size)
+                escape_html(&link.details())
             ));
         }
         html.push_str("</ul>\r\n");
@@ -244,7 +257,7 @@ mod tests {
     use super::*;
 
     fn link(name: &str) -> Link {
-        Link { file_name: name.to_string(), url: "http://vault.example/vault_rest/file/1?a=1&b=2".to_string(), size: 1536 }
+        Link { file_name: name.to_string(), url: "http://vault.example/vault_rest/file/1?a=1&b=2".to_string(), size: 1536, remark: None }
     }
 
     fn content<'a>(links: &'a [Link], withheld: &'a [Withheld], notes: &'a [Note], template: &'a NoticeTemplate) -> NoticeContent<'a> {

@@ -238,10 +238,15 @@ fn notice_edits(message: &ParsedMessage, remove: &BTreeSet<PartId>, notice: &Not
 
 /// Edits that replace the body of `part` with `content`, encoded in the
 /// part's transfer encoding, or in quoted-printable when that encoding would
-/// leave a line over [`MAX_LINE_OCTETS`].
+/// leave a line over [`MAX_LINE_OCTETS`] or 8-bit bytes in a 7bit part.
 fn body_edits(message: &ParsedMessage, part: &PartInfo, content: &[u8]) -> Vec<Edit> {
     let keeps_lines = matches!(part.transfer_encoding, TransferEncoding::SevenBit | TransferEncoding::EightBit | TransferEncoding::Binary);
-    let encoding = if keeps_lines && has_long_line(content) { TransferEncoding::QuotedPrintable } else { part.transfer_encoding };
+    let eight_bit_in_7bit = part.transfer_encoding == TransferEncoding::SevenBit && !content.is_ascii();
+    let encoding = if (keeps_lines && has_long_line(content)) || eight_bit_in_7bit {
+        TransferEncoding::QuotedPrintable
+    } else {
+        part.transfer_encoding
+    };
 
     let mut encoded = transfer::encode(content, encoding);
     if encoding == TransferEncoding::QuotedPrintable && !encoded.ends_with(b"\r\n") {

@@ -65,13 +65,16 @@ pub(crate) fn encode(content: &[u8], encoding: TransferEncoding) -> Vec<u8> {
 
 /// Encodes notice text for a text/plain part in `charset`.
 ///
-/// Characters the charset cannot represent become `?`; so do all non-ASCII
-/// characters when the part is 7bit, which must not carry 8-bit bytes. Returns
-/// `None` for charsets whose output is not ASCII-compatible (UTF-16 and
-/// UTF-32), where appending bytes would corrupt the text.
+/// Characters the charset cannot represent become `?`. A 7bit part without
+/// a charset, or with `us-ascii`, gets `?` for every non-ASCII character.
+/// A 7bit part with another charset gets the charset's bytes, and the
+/// rewrite then encodes it as quoted-printable. Returns `None` for charsets
+/// whose output is not ASCII-compatible (UTF-16 and UTF-32), where appending
+/// bytes would corrupt the text.
 pub(crate) fn encode_plain_text(text: &str, charset: Option<&str>, encoding: TransferEncoding) -> Option<Vec<u8>> {
     let target = charset_encoding(charset)?;
-    let ascii_only = encoding == TransferEncoding::SevenBit;
+    let declared_ascii = charset.is_none_or(|label| label.trim().eq_ignore_ascii_case("us-ascii"));
+    let ascii_only = encoding == TransferEncoding::SevenBit && declared_ascii;
 
     let mut output = Vec::with_capacity(text.len());
     let mut buffer = [0u8; 4];
@@ -182,9 +185,17 @@ mod tests {
     }
 
     #[test]
-    fn plain_text_seven_bit_stays_ascii() {
-        let bytes = encode_plain_text("caf\u{e9}", Some("utf-8"), TransferEncoding::SevenBit).unwrap();
+    fn plain_text_seven_bit_ascii_stays_ascii() {
+        let bytes = encode_plain_text("caf\u{e9}", Some("us-ascii"), TransferEncoding::SevenBit).unwrap();
         assert_eq!(bytes, b"caf?");
+        let bytes = encode_plain_text("caf\u{e9}", None, TransferEncoding::SevenBit).unwrap();
+        assert_eq!(bytes, b"caf?");
+    }
+
+    #[test]
+    fn plain_text_seven_bit_utf8_keeps_characters() {
+        let bytes = encode_plain_text("caf\u{e9}", Some("utf-8"), TransferEncoding::SevenBit).unwrap();
+        assert_eq!(bytes, "caf\u{e9}".as_bytes());
     }
 
     #[test]

@@ -30,7 +30,7 @@ fn attachment_names(message: &ParsedMessage) -> Vec<String> {
 }
 
 fn link(name: &str) -> Link {
-    Link { file_name: name.to_string(), url: format!("http://127.0.0.1:8010/vault_rest/file/{name}-id"), size: 100 }
+    Link { file_name: name.to_string(), url: format!("http://127.0.0.1:8010/vault_rest/file/{name}-id"), size: 100, remark: None }
 }
 
 fn remove_all_attachments(message: &ParsedMessage) -> Rewrite {

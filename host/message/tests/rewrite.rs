@@ -18,7 +18,7 @@ fn sample(name: &str) -> Vec<u8> {
 }
 
 fn link(name: &str) -> Link {
-    Link { file_name: name.to_string(), url: format!("http://127.0.0.1:8010/vault_rest/file/{name}-id"), size: 2048 }
+    Link { file_name: name.to_string(), url: format!("http://127.0.0.1:8010/vault_rest/file/{name}-id"), size: 2048, remark: None }
 }
 
 fn plan(remove: &[PartId], links: Vec<Link>) -> Rewrite {
@@ -581,4 +581,22 @@ fn rewrite_removes_part_after_empty_part() {
     assert!(!contains(&output, b"a.pdf"), "{}", String::from_utf8_lossy(&output));
     assert!(!contains(&output, b"empty.bin"), "{}", String::from_utf8_lossy(&output));
     assert!(contains(&output, b"Hello\r\n\r\n--b--\r\n"), "{}", String::from_utf8_lossy(&output));
+}
+
+#[test]
+fn non_ascii_notice_in_7bit_utf8_body_becomes_quoted_printable() {
+    let raw = b"From: alice@example.com\r\nTo: bob@example.org\r\nSubject: Bericht\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\
+Content-Transfer-Encoding: 7bit\r\n\r\nHallo Bob\r\n--b1\r\nContent-Type: text/plain; name=\"data.txt\"\r\n\
+Content-Disposition: attachment; filename=\"data.txt\"\r\n\r\nzahlen\r\n--b1--\r\n"
+        .to_vec();
+    let message = ParsedMessage::parse(raw).unwrap();
+
+    let output = rewrite(&message, &plan(&attachment_ids(&message), vec![link("Bericht M\u{e4}rz.txt")]));
+
+    let parsed = MessageParser::default().parse(&output).unwrap();
+    let text = parsed.body_text(0).unwrap();
+    assert!(text.contains("Bericht M\u{e4}rz.txt"), "non-ASCII name lost: {text}");
+    assert!(contains(&output, b"Content-Transfer-Encoding: quoted-printable"), "{}", String::from_utf8_lossy(&output));
+    assert!(output.is_ascii(), "8-bit bytes in a 7bit message");
 }

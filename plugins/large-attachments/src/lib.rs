@@ -17,6 +17,7 @@
 
 extern crate alloc;
 
+use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -29,7 +30,11 @@ const DEFAULT_MAX_SIZE: u64 = 10 * 1024 * 1024;
 struct LargeAttachments;
 
 fn max_size(settings: &Settings) -> Result<u64, SettingError> {
-    Ok(settings.parse::<u64>("max_size")?.unwrap_or(DEFAULT_MAX_SIZE))
+    let parsed = settings.parse::<u64>("max_size").map_err(|mut error| {
+        error.reason = format!("{}; expected a whole number of bytes, such as 10485760 for 10 MiB", error.reason);
+        error
+    })?;
+    Ok(parsed.unwrap_or(DEFAULT_MAX_SIZE))
 }
 
 impl Rule for LargeAttachments {

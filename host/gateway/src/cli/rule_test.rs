@@ -130,8 +130,9 @@ fn print_summary(message: &ParsedMessage, plan: &Plan) {
         println!("  nothing would be uploaded or delivered");
         return;
     }
-    if plan.is_empty() && !plan.link {
-        println!("  the message would be delivered unchanged");
+    if plan.is_empty() && !plan.link && plan.sanitize.is_empty() && plan.skip_scan.is_empty() {
+        println!("  the message would be delivered unchanged, unless the scan blocks an attachment");
+        println!("  (a dry run neither scans nor sanitizes, so actions that depend on verdicts do not show)");
         return;
     }
 
