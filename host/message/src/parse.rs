@@ -2,7 +2,7 @@
 
 use mail_parser::{HeaderValue, MessageParser, MimeHeaders, PartType};
 
-use crate::classify::classify_parts;
+use crate::classify::{body_part_ids, classify_parts};
 use crate::date::header_date;
 use crate::error::ParseError;
 use crate::params::raw_parameter;
@@ -97,12 +97,26 @@ impl ParsedMessage {
         let date = header_date(&message);
 
         let mut parts = Vec::with_capacity(message.parts.len());
+        let mut leaves = Vec::new();
         for (index, part) in message.parts.iter().enumerate() {
             parts.push(part_info(&raw, &message, index as u32, part)?);
+            if !matches!(part.body, PartType::Multipart(_) | PartType::Message(_)) {
+                leaves.push(index);
+            }
         }
         assign_parents(&message, &mut parts);
-        classify_parts(&message, &mut parts);
+        let body_ids = body_part_ids(&message);
+
+        // mail-parser keeps its own decoded copy of every body until it is
+        // dropped. The leaf bodies are decoded from the raw bytes only after
+        // that, so a large attachment is never in memory decoded twice.
         drop(message);
+        for index in leaves {
+            if let Some(part) = parts.get_mut(index) {
+                part.content = decode_body(&raw[part.body_range.clone()], part.transfer_encoding);
+            }
+        }
+        classify_parts(&body_ids, &mut parts);
 
         Ok(ParsedMessage {
             raw,
@@ -176,15 +190,11 @@ fn part_info(
         .filter(|id| !id.is_empty());
     let transfer_encoding = transfer_encoding(part);
 
-    let body = &raw[body_start..body_end];
+    // Leaf bodies stay empty here: `ParsedMessage::parse` decodes them once
+    // mail-parser's copy is gone.
     let content = match &part.body {
-        PartType::Multipart(_) => Vec::new(),
         PartType::Message(_) => part.contents().to_vec(),
-        _ => match transfer_encoding {
-            TransferEncoding::Base64 => transfer::decode_base64(body),
-            TransferEncoding::QuotedPrintable => transfer::decode_quoted_printable(body),
-            _ => body.to_vec(),
-        },
+        _ => Vec::new(),
     };
 
     Ok(PartInfo {
@@ -202,6 +212,15 @@ fn part_info(
         header_range: header_start..body_start,
         body_range: body_start..body_end,
     })
+}
+
+/// Decodes the encoded body of a leaf part by its transfer encoding.
+fn decode_body(body: &[u8], encoding: TransferEncoding) -> Vec<u8> {
+    match encoding {
+        TransferEncoding::Base64 => transfer::decode_base64(body),
+        TransferEncoding::QuotedPrintable => transfer::decode_quoted_printable(body),
+        _ => body.to_vec(),
+    }
 }
 
 /// The file name read from the raw header block, for the cases where
