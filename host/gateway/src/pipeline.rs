@@ -224,7 +224,7 @@ impl Pipeline {
     /// is then retried later, as with `retry-later`.
     async fn upload(
         &self,
-        message: &ParsedMessage,
+        message: &Arc<ParsedMessage>,
         plan: &mut Plan,
         scan: &MessageScan,
         sanitized: &BTreeMap<PartId, SanitizedPart>,
