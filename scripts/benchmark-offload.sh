@@ -78,9 +78,9 @@ free_port() {
 # plain uploads.
 api_key=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 
-# Starts a gateway with its own data under $work/$1 and waits until its SMTP
-# and vault ports accept connections. Sets gateway_pid, smtp_port, sink_port
-# and vault_port.
+# Starts a gateway with its own data under $work/$1 and waits until it
+# reports that it runs. Sets gateway_pid, smtp_port, sink_port and
+# vault_port.
 start_gateway() {
     local data="$work/$1"
     mkdir -p "$data"
