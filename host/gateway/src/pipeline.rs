@@ -232,7 +232,7 @@ impl Pipeline {
     /// temporarily, as with `retry-later`.
     async fn upload(
         &self,
-        message: &ParsedMessage,
+        message: &Arc<ParsedMessage>,
         plan: &mut Plan,
         scan: &MessageScan,
         sanitized: &BTreeMap<PartId, SanitizedPart>,

@@ -12,9 +12,15 @@
 //!
 //! Every attachment that is removed or uploaded gets an entry in the
 //! history record; storage names are unique within the folder.
+//!
+//! A file uploaded as received shares its bytes with the parsed message
+//! instead of copying them, so a large attachment is not held twice while
+//! it is uploaded. Sanitized files are copied.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use bytes::Bytes;
 use mailgate_history::{AttachmentRecord, UploadStatus};
 use mailgate_message::{ParsedMessage, PartId, StorageNames};
 use mailgate_vault::{UploadFile, UploadedFile};
@@ -47,7 +53,7 @@ pub(crate) struct PlannedUpload {
 /// Lists the files to upload for `plan` into `folder` and adds an entry per
 /// removed or uploaded attachment to `report`.
 pub(crate) fn planned_uploads(
-    message: &ParsedMessage,
+    message: &Arc<ParsedMessage>,
     plan: &Plan,
     blocked: &dyn Fn(PartId) -> bool,
     sanitized: &BTreeMap<PartId, SanitizedPart>,
@@ -65,17 +71,21 @@ pub(crate) fn planned_uploads(
             Some(file) => names.assign_as(part, file.file_name.as_deref().or(part.file_name.as_deref())),
             None => names.assign(part),
         };
-        let content = delivered.map_or(part.content.as_slice(), |file| file.content.as_slice());
+        let size = delivered.map_or(part.content.len(), |file| file.content.len());
 
         report.attachments.push(AttachmentRecord {
             part_id: id.0,
             file_name: file_name.clone(),
-            size: content.len() as u64,
+            size: size as u64,
             folder: if uploading { folder.to_string() } else { String::new() },
             upload: UploadStatus::NotUploaded,
         });
         if uploading {
             let kind = if blocked(*id) { UploadKind::Blocked } else { UploadKind::Attachment };
+            let content = match delivered {
+                Some(file) => Bytes::copy_from_slice(&file.content),
+                None => part_content(message, *id),
+            };
             uploads.push(planned(*id, kind, folder, file_name, content, report.attachments.len() - 1));
         }
     }
@@ -90,15 +100,33 @@ pub(crate) fn planned_uploads(
             folder: folder.to_string(),
             upload: UploadStatus::NotUploaded,
         });
-        uploads.push(planned(*id, UploadKind::Original, folder, file_name, &part.content, report.attachments.len() - 1));
+        uploads.push(planned(*id, UploadKind::Original, folder, file_name, part_content(message, *id), report.attachments.len() - 1));
     }
 
     uploads
 }
 
-fn planned(part: PartId, kind: UploadKind, folder: &str, file_name: String, content: &[u8], record: usize) -> PlannedUpload {
-    let file = UploadFile { folder: folder.to_string(), file_name, content: bytes::Bytes::copy_from_slice(content) };
+fn planned(part: PartId, kind: UploadKind, folder: &str, file_name: String, content: Bytes, record: usize) -> PlannedUpload {
+    let file = UploadFile { folder: folder.to_string(), file_name, content };
     PlannedUpload { part, kind, file, record }
+}
+
+/// Returns the decoded content of part `id` as [`Bytes`] that keep `message`
+/// alive, without a copy. The bytes are empty when the part does not exist.
+fn part_content(message: &Arc<ParsedMessage>, id: PartId) -> Bytes {
+    Bytes::from_owner(PartContent { message: Arc::clone(message), part: id })
+}
+
+/// Owner of the bytes that [`part_content`] returns.
+struct PartContent {
+    message: Arc<ParsedMessage>,
+    part: PartId,
+}
+
+impl AsRef<[u8]> for PartContent {
+    fn as_ref(&self) -> &[u8] {
+        self.message.part(self.part).map_or(&[], |part| part.content.as_slice())
+    }
 }
 
 /// Marks every planned file as uploaded in `report`, in group order.

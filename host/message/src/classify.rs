@@ -34,17 +34,24 @@ const PROTECTED_TYPES: &[&str] = &[
 /// Container types whose whole subtree is protected.
 const PROTECTED_CONTAINERS: &[&str] = &["multipart/signed", "multipart/encrypted"];
 
-pub(crate) fn classify_parts(message: &mail_parser::Message<'_>, parts: &mut [PartInfo]) {
-    let body_ids: HashSet<u32> = message
+/// Returns the ids of the parts that `mail-parser` lists as text or HTML
+/// bodies.
+pub(crate) fn body_part_ids(message: &mail_parser::Message<'_>) -> HashSet<u32> {
+    message
         .text_body
         .iter()
         .chain(message.html_body.iter())
         .copied()
-        .collect();
-    let referenced_cids = referenced_content_ids(parts, &body_ids);
+        .collect()
+}
+
+/// Sets the kind of every part. `body_ids` comes from [`body_part_ids`], and
+/// the contents of the HTML bodies must be decoded already.
+pub(crate) fn classify_parts(body_ids: &HashSet<u32>, parts: &mut [PartInfo]) {
+    let referenced_cids = referenced_content_ids(parts, body_ids);
 
     for index in 0..parts.len() {
-        let kind = classify_one(parts, index, &body_ids, &referenced_cids);
+        let kind = classify_one(parts, index, body_ids, &referenced_cids);
         parts[index].kind = kind;
     }
 }

@@ -2,7 +2,7 @@
 
 use mail_parser::{HeaderValue, MessageParser, MimeHeaders, PartType};
 
-use crate::classify::classify_parts;
+use crate::classify::{body_part_ids, classify_parts};
 use crate::date::header_date;
 use crate::defect::Defect;
 use crate::error::ParseError;
@@ -107,6 +107,7 @@ impl ParsedMessage {
         let date = header_date(&message);
 
         let mut parts = Vec::with_capacity(message.parts.len());
+        let mut leaves = Vec::new();
         for (index, part) in message.parts.iter().enumerate() {
             let mut info = part_info(&raw, &message, index as u32, part)?;
             let hidden = prepared.opaque_messages.iter().find(|(offset, _)| info.header_range.contains(offset));
@@ -114,9 +115,12 @@ impl ParsedMessage {
                 info.content_type.clone_from(media_type);
             }
             parts.push(info);
+            if !matches!(part.body, PartType::Multipart(_)) {
+                leaves.push(index);
+            }
         }
         assign_parents(&message, &mut parts);
-        classify_parts(&message, &mut parts);
+        let body_ids = body_part_ids(&message);
 
         let mut defects = prepared.defects;
         defects.extend(duplicate_headers(&message));
@@ -124,8 +128,18 @@ impl ParsedMessage {
             let owner = parts.iter().find(|part| part.header_range.contains(&offset));
             defects.extend(owner.map(|part| Defect::MissingParameterSeparator { part: part.id }));
         }
-        defects.extend(parts.iter().flat_map(|part| part_defects(&raw, part)));
+
+        // mail-parser keeps its own decoded copy of every body until it is
+        // dropped. The leaf bodies are decoded from the raw bytes only after
+        // that, so a large attachment is never in memory decoded twice.
         drop(message);
+        for index in leaves {
+            if let Some(part) = parts.get_mut(index) {
+                part.content = decode_body(&raw[part.body_range.clone()], part.transfer_encoding);
+            }
+        }
+        classify_parts(&body_ids, &mut parts);
+        defects.extend(parts.iter().flat_map(|part| part_defects(&raw, part)));
 
         Ok(ParsedMessage {
             raw,
@@ -200,17 +214,10 @@ fn part_info(
         .filter(|id| !id.is_empty());
     let transfer_encoding = transfer_encoding(part);
 
-    // Content comes from `raw`, never from `mail-parser`, whose input may be
-    // the repaired parse view.
-    let body = &raw[body_start..body_end];
-    let content = match &part.body {
-        PartType::Multipart(_) => Vec::new(),
-        _ => match transfer_encoding {
-            TransferEncoding::Base64 => transfer::decode_base64(body),
-            TransferEncoding::QuotedPrintable => transfer::decode_quoted_printable(body),
-            _ => body.to_vec(),
-        },
-    };
+    // Leaf bodies stay empty here: `ParsedMessage::parse` decodes them from
+    // `raw` once mail-parser's copy is gone. Content never comes from
+    // mail-parser, whose input may be the repaired parse view.
+    let content = Vec::new();
 
     Ok(PartInfo {
         id: PartId(index),
@@ -227,6 +234,15 @@ fn part_info(
         header_range: header_start..body_start,
         body_range: body_start..body_end,
     })
+}
+
+/// Decodes the encoded body of a leaf part by its transfer encoding.
+fn decode_body(body: &[u8], encoding: TransferEncoding) -> Vec<u8> {
+    match encoding {
+        TransferEncoding::Base64 => transfer::decode_base64(body),
+        TransferEncoding::QuotedPrintable => transfer::decode_quoted_printable(body),
+        _ => body.to_vec(),
+    }
 }
 
 /// The file name read from the raw header block, for the cases where

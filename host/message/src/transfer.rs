@@ -9,26 +9,74 @@ use crate::part::TransferEncoding;
 /// Maximum length of an encoded line, in characters without CR LF (RFC 2045).
 const MAX_ENCODED_LINE: usize = 76;
 
+/// Base64 characters decoded in one step by [`decode_base64`]: a multiple
+/// of 4, so that each step decodes whole groups.
+const DECODE_BLOCK: usize = 64 * 1024;
+
 /// Decodes base64 leniently: characters outside the alphabet (line breaks,
-/// spaces) are skipped, and a truncated final group is decoded as far as it
-/// goes.
+/// spaces, `=`) are skipped, and a truncated final group is decoded as far
+/// as it goes. The result equals decoding all alphabet characters at once.
+///
+/// A line of whole groups without padding, the usual case, is decoded as it
+/// is. Other lines go through a block of alphabet characters that is
+/// decoded every [`DECODE_BLOCK`] characters, so that no filtered copy of
+/// the whole input is made.
 pub(crate) fn decode_base64(encoded: &[u8]) -> Vec<u8> {
-    let mut alphabet_only: Vec<u8> = encoded
-        .iter()
-        .copied()
-        .filter(|byte| byte.is_ascii_alphanumeric() || *byte == b'+' || *byte == b'/')
-        .collect();
-    if alphabet_only.len() % 4 == 1 {
-        // A single character left over carries fewer than 8 bits: no byte.
-        alphabet_only.pop();
-    }
     let engine = base64::engine::GeneralPurpose::new(
         &base64::alphabet::STANDARD,
         base64::engine::GeneralPurposeConfig::new()
             .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
             .with_decode_allow_trailing_bits(true),
     );
-    engine.decode(&alphabet_only).unwrap_or_default()
+    let mut decoded = Vec::with_capacity(encoded.len() / 4 * 3 + 3);
+    let mut block = Vec::with_capacity(DECODE_BLOCK);
+
+    for line in encoded.split(|byte| *byte == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if block.len() % 4 == 0 && line.len() % 4 == 0 && line.last() != Some(&b'=') {
+            // The block contains whole groups, so decoding it before the
+            // line gives the same bytes as decoding it later.
+            if !block.is_empty() && engine.decode_vec(&block, &mut decoded).is_err() {
+                return Vec::new();
+            }
+            block.clear();
+            let length = decoded.len();
+            if engine.decode_vec(line, &mut decoded).is_ok() {
+                continue;
+            }
+            // Not only alphabet characters: filter them below.
+            decoded.truncate(length);
+        }
+
+        for run in line.split(|byte| !is_base64_alphabet(*byte)) {
+            let mut rest = run;
+            while !rest.is_empty() {
+                let copied = rest.len().min(DECODE_BLOCK - block.len());
+                block.extend_from_slice(&rest[..copied]);
+                rest = &rest[copied..];
+                if block.len() == DECODE_BLOCK {
+                    // Only alphabet characters in whole groups: no error.
+                    if engine.decode_vec(&block, &mut decoded).is_err() {
+                        return Vec::new();
+                    }
+                    block.clear();
+                }
+            }
+        }
+    }
+
+    if block.len() % 4 == 1 {
+        // A single character left over carries fewer than 8 bits: no byte.
+        block.pop();
+    }
+    if engine.decode_vec(&block, &mut decoded).is_err() {
+        return Vec::new();
+    }
+    decoded
+}
+
+fn is_base64_alphabet(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'+' || byte == b'/'
 }
 
 /// Returns whether `encoded` has only base64 alphabet characters, `=`
@@ -163,6 +211,72 @@ mod tests {
     #[test]
     fn base64_decode_missing_padding() {
         assert_eq!(decode_base64(b"aGVsbG8"), b"hello");
+    }
+
+    /// Decodes all alphabet characters at once: the behaviour that the
+    /// block-wise [`decode_base64`] must keep.
+    fn decode_base64_at_once(encoded: &[u8]) -> Vec<u8> {
+        let mut alphabet_only: Vec<u8> = encoded.iter().copied().filter(|byte| is_base64_alphabet(*byte)).collect();
+        if alphabet_only.len() % 4 == 1 {
+            alphabet_only.pop();
+        }
+        let engine = base64::engine::GeneralPurpose::new(
+            &base64::alphabet::STANDARD,
+            base64::engine::GeneralPurposeConfig::new()
+                .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+                .with_decode_allow_trailing_bits(true),
+        );
+        engine.decode(&alphabet_only).unwrap_or_default()
+    }
+
+    #[test]
+    fn base64_blocks_match_decoding_at_once() {
+        // A fixed pseudo-random sequence (xorshift), so failures repeat.
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let noise = b"\r\n =\t-.*";
+        let sizes = [0, 1, 2, 3, 5, 77, DECODE_BLOCK - 1, DECODE_BLOCK, DECODE_BLOCK + 1, 3 * DECODE_BLOCK + 7];
+
+        for (case, size) in sizes.into_iter().enumerate() {
+            let content: Vec<u8> = (0..size).map(|_| next() as u8).collect();
+            let mut encoded = Vec::new();
+            for byte in STANDARD.encode(&content).bytes() {
+                encoded.push(byte);
+                if next() % 50 == 0 {
+                    encoded.push(noise[(next() % noise.len() as u64) as usize]);
+                }
+            }
+            let single_line = STANDARD.encode(&content).into_bytes();
+
+            assert_eq!(decode_base64(&encoded), decode_base64_at_once(&encoded), "case {case} with noise");
+            assert_eq!(decode_base64(&single_line), content, "case {case} as one line");
+            assert_eq!(decode_base64(&encode(&content, TransferEncoding::Base64)), content, "case {case} wrapped");
+        }
+    }
+
+    #[test]
+    fn base64_odd_inputs_match_decoding_at_once() {
+        let cases: [&[u8]; 10] = [
+            b"",
+            b"Q",
+            b"QQ==QUFB",
+            b"=====",
+            b"QUF\r\nB\r\nQ",
+            b"Q U F B Q",
+            b"***QUFB***",
+            b"QUFB\r\nQQ==\r\nQUFB\r\n",
+            b"QUFB\r\nQ-UFB\r\nQUFB",
+            b"QUFB\r\r\nQUFB\rQUFB\n",
+        ];
+
+        for encoded in cases {
+            assert_eq!(decode_base64(encoded), decode_base64_at_once(encoded), "{}", String::from_utf8_lossy(encoded));
+        }
     }
 
     #[test]
