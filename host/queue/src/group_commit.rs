@@ -1,25 +1,29 @@
-//! Group commit: one thread makes the writes of concurrent spool operations
-//! durable together, so that they share the syncs.
+//! Group commit: one thread syncs the directory changes of concurrent spool
+//! operations together, so that they share the directory syncs.
 //!
-//! A caller writes its files without syncing them and passes their handles,
-//! and the directories whose entries it changed, to [`GroupCommit::sync`].
-//! The sync thread takes every request pending at that moment as one batch.
-//! It starts the writeback of every file of the batch, calls `fdatasync` on
-//! each file, then `fsync` once on each directory named in the batch, and
-//! then wakes every caller of the batch. Requests that arrive meanwhile wait
-//! for the next batch, so batches grow with the load, and a lone request is
-//! served at once.
+//! A caller writes its files without syncing them, then passes their
+//! handles, and the directories whose entries it changes or changed, to
+//! [`GroupCommit::sync`]. The files are synced with `fdatasync` on the
+//! calling thread, because the sync of one file does not make another
+//! durable. Concurrent callers then wait for the disk at the same time,
+//! which lets the kernel merge their work; ext4 with a journal, for one,
+//! batches concurrent syncs into one commit (its `max_batch_time` mount
+//! option). The directories go to the sync thread,
+//! which takes every request pending at that moment as one batch, calls
+//! `fsync` once on each directory named in the batch, and then wakes every
+//! caller of the batch. Requests that arrive meanwhile wait for the next
+//! batch, so batches grow with the load, and a lone request is served at
+//! once.
 //!
-//! A caller returns only after everything it passed is on disk. When a sync
-//! of a batch fails, every caller of that batch gets the error, even one
-//! whose own files were synced before the failure. No caller reports
-//! success from a batch in which the disk reported an error, so a message
-//! whose batch failed gets 451 and the client sends it again.
+//! A caller returns only after everything it passed is on disk. When a
+//! directory sync of a batch fails, every caller of that batch gets the
+//! error. No caller reports success from a batch in which the disk reported
+//! an error, so a message whose batch failed gets 451 and the client sends
+//! it again.
 //!
-//! Within a batch the order of the syncs is not an order on disk. A caller
-//! that needs the contents of a file durable before its name appears in a
-//! directory waits for one request with the file, then makes the change in
-//! the directory and sends a second request.
+//! A caller that needs the contents of a file durable before its name
+//! appears in a directory syncs the file first, then changes the directory,
+//! then syncs the directory with a second call.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -30,6 +34,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 use std::thread::JoinHandle;
 
 use crate::error::SpoolError;
+use crate::files::io_error;
 use crate::syncer::Syncer;
 
 /// A written file that is not synced yet.
@@ -47,9 +52,11 @@ impl PendingFile {
     }
 }
 
-/// The thread that syncs the spool's writes in batches. Dropping it syncs
-/// the requests still pending and then stops the thread.
+/// The syncs of the spool: files on the calling thread, directories in
+/// batches on the sync thread. Dropping it syncs the requests still pending
+/// and then stops the thread.
 pub(crate) struct GroupCommit {
+    syncer: Arc<dyn Syncer>,
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
 }
@@ -77,13 +84,12 @@ struct State {
 }
 
 struct Request {
-    files: Vec<PendingFile>,
     directories: Vec<PathBuf>,
     /// Channel for the result, or `None` when no caller waits for it.
     reply: Option<mpsc::SyncSender<BatchResult>>,
 }
 
-/// The first sync of a batch that failed.
+/// The first directory sync of a batch that failed.
 #[derive(Debug)]
 struct SyncFailure {
     path: PathBuf,
@@ -93,32 +99,43 @@ struct SyncFailure {
 type BatchResult = Result<(), Arc<SyncFailure>>;
 
 impl GroupCommit {
-    /// Starts the sync thread, which makes everything durable with `syncer`.
+    /// Starts the sync thread. Every sync of a file or a directory goes
+    /// through `syncer`.
     ///
     /// # Errors
     ///
     /// The thread cannot be created.
     pub(crate) fn start(syncer: impl Syncer) -> io::Result<GroupCommit> {
+        let syncer: Arc<dyn Syncer> = Arc::new(syncer);
         let shared = Arc::new(Shared::default());
         let thread_shared = Arc::clone(&shared);
-        let thread = std::thread::Builder::new().name("spool-sync".to_string()).spawn(move || run(&thread_shared, syncer))?;
-        Ok(GroupCommit { shared, thread: Some(thread) })
+        let thread_syncer = Arc::clone(&syncer);
+        let thread = std::thread::Builder::new()
+            .name("spool-sync".to_string())
+            .spawn(move || run(&thread_shared, thread_syncer.as_ref()))?;
+        Ok(GroupCommit { syncer, shared, thread: Some(thread) })
     }
 
-    /// Syncs `files` and then `directories` with the next batch, and returns
-    /// once that batch is on disk.
+    /// Syncs `files` on this thread, then `directories` with the next batch,
+    /// and returns once both are on disk.
     ///
     /// # Errors
     ///
-    /// A sync of the batch failed ([`SpoolError::Io`] with the path whose
-    /// sync failed, which may be another caller's), or the sync thread has
-    /// stopped ([`SpoolError::SyncStopped`]).
+    /// - [`SpoolError::Io`] with the file: its sync failed, and the
+    ///   directories were not synced.
+    /// - [`SpoolError::Io`] with the directory: the directory sync of the
+    ///   batch failed.
+    /// - [`SpoolError::SyncStopped`]: the sync thread has stopped.
     pub(crate) fn sync(&self, files: Vec<PendingFile>, directories: Vec<PathBuf>) -> Result<(), SpoolError> {
-        if files.is_empty() && directories.is_empty() {
+        for pending in &files {
+            self.syncer.sync_file(&pending.file, &pending.path).map_err(io_error("sync", &pending.path))?;
+        }
+        if directories.is_empty() {
             return Ok(());
         }
+
         let (reply, result) = mpsc::sync_channel(1);
-        self.submit(Request { files, directories, reply: Some(reply) })?;
+        self.submit(Request { directories, reply: Some(reply) })?;
         match result.recv() {
             Ok(Ok(())) => Ok(()),
             Ok(Err(failure)) => Err(SpoolError::Io { operation: "sync", path: failure.path.clone(), source: copy_error(&failure.error) }),
@@ -129,7 +146,7 @@ impl GroupCommit {
     /// Syncs `directory` with the next batch without waiting for it. A
     /// failure is logged by the sync thread.
     pub(crate) fn sync_directory_later(&self, directory: &Path) {
-        let request = Request { files: Vec::new(), directories: vec![directory.to_path_buf()], reply: None };
+        let request = Request { directories: vec![directory.to_path_buf()], reply: None };
         if let Err(error) = self.submit(request) {
             tracing::warn!(%error, directory = %directory.display(), "directory sync not requested");
         }
@@ -187,7 +204,7 @@ impl Drop for StopGuard<'_> {
 
 /// Takes the pending requests as batches and syncs them until the
 /// [`GroupCommit`] is dropped.
-fn run(shared: &Shared, mut syncer: impl Syncer) {
+fn run(shared: &Shared, syncer: &dyn Syncer) {
     let _stop = StopGuard(shared);
     loop {
         let batch = {
@@ -201,7 +218,7 @@ fn run(shared: &Shared, mut syncer: impl Syncer) {
             std::mem::take(&mut state.pending)
         };
 
-        let result = commit(&mut syncer, &batch).map_err(Arc::new);
+        let result = commit(syncer, &batch).map_err(Arc::new);
         if let Err(failure) = &result {
             tracing::error!(
                 error = %failure.error,
@@ -220,17 +237,8 @@ fn run(shared: &Shared, mut syncer: impl Syncer) {
     }
 }
 
-/// Syncs one batch: every file, then each directory once. Stops at the
-/// first failure.
-fn commit(syncer: &mut impl Syncer, batch: &[Request]) -> Result<(), SyncFailure> {
-    let files = || batch.iter().flat_map(|request| &request.files);
-    for pending in files() {
-        syncer.start_writeback(&pending.file, &pending.path);
-    }
-    for pending in files() {
-        syncer.sync_file(&pending.file, &pending.path).map_err(|error| SyncFailure { path: pending.path.clone(), error })?;
-    }
-
+/// Syncs each directory of one batch once. Stops at the first failure.
+fn commit(syncer: &dyn Syncer, batch: &[Request]) -> Result<(), SyncFailure> {
     let directories: BTreeSet<&Path> = batch.iter().flat_map(|request| request.directories.iter().map(PathBuf::as_path)).collect();
     for directory in directories {
         syncer.sync_directory(directory).map_err(|error| SyncFailure { path: directory.to_path_buf(), error })?;
@@ -261,12 +269,13 @@ mod tests {
         SyncDirectory(PathBuf),
     }
 
-    /// State of the test syncer, which records every sync, blocks each one
-    /// until the test opens its gate, and fails or panics on chosen paths.
+    /// State of the test syncer, which records every sync, blocks each
+    /// directory sync until the test opens its gate, and fails or panics on
+    /// chosen paths.
     #[derive(Default)]
     struct Probe {
         log: Mutex<Vec<Event>>,
-        /// Syncs started, counted before they wait for the gate.
+        /// Directory syncs started, counted before they wait for the gate.
         entered: Mutex<usize>,
         open: Mutex<bool>,
         opened: Condvar,
@@ -280,12 +289,15 @@ mod tests {
             self.opened.notify_all();
         }
 
-        fn pass(&self, path: &Path, event: Event) -> io::Result<()> {
+        fn wait_for_gate(&self) {
             *self.entered.lock().unwrap() += 1;
             // Bounded, so that a test that fails before it opens the gate
             // ends instead of waiting forever in `GroupCommit::drop`.
             let (open, _) = self.opened.wait_timeout_while(self.open.lock().unwrap(), Duration::from_secs(10), |open| !*open).unwrap();
             drop(open);
+        }
+
+        fn pass(&self, path: &Path, event: Event) -> io::Result<()> {
 
             if self.panic_on.lock().unwrap().as_deref() == Some(path) {
                 panic!("test syncer panics on {}", path.display());
@@ -305,13 +317,12 @@ mod tests {
     struct ProbeSyncer(Arc<Probe>);
 
     impl Syncer for ProbeSyncer {
-        fn start_writeback(&mut self, _file: &File, _path: &Path) {}
-
-        fn sync_file(&mut self, _file: &File, path: &Path) -> io::Result<()> {
+        fn sync_file(&self, _file: &File, path: &Path) -> io::Result<()> {
             self.0.pass(path, Event::SyncFile(path.to_path_buf()))
         }
 
-        fn sync_directory(&mut self, directory: &Path) -> io::Result<()> {
+        fn sync_directory(&self, directory: &Path) -> io::Result<()> {
+            self.0.wait_for_gate();
             self.0.pass(directory, Event::SyncDirectory(directory.to_path_buf()))
         }
     }
@@ -341,11 +352,11 @@ mod tests {
         returned: Arc<AtomicBool>,
     }
 
-    /// Starts one request, which the closed gate blocks in the first batch,
-    /// then `count` requests from threads of their own, and waits until
-    /// they are queued behind it. Each waiter thread ends with its result
-    /// and whether, in the log as it stood when `sync` returned, its file
-    /// was synced and then the directory.
+    /// Starts one request, which the closed gate blocks in the first batch.
+    /// Then starts `count` requests from threads of their own and waits
+    /// until they are queued behind it. Each waiter thread ends with its
+    /// result, and with whether its file and then the directory were synced
+    /// in the log as it stood when `sync` returned.
     fn block_batch(count: usize, probe: Probe) -> Blocked {
         let probe = Arc::new(probe);
         let commit = Arc::new(GroupCommit::start(ProbeSyncer(Arc::clone(&probe))).unwrap());
@@ -403,48 +414,62 @@ mod tests {
     }
 
     #[test]
-    fn file_sync_failure_fails_whole_batch() {
+    fn file_sync_failure_fails_its_caller() {
+        let probe = Arc::new(Probe::default());
+        probe.open_gate();
+        let commit = GroupCommit::start(ProbeSyncer(Arc::clone(&probe))).unwrap();
+        let directory = tempfile::tempdir().unwrap();
+        let root = directory.path().to_path_buf();
+        let failing = pending_file(&root, "failing");
+        let failing_path = failing.path.clone();
+        *probe.fail_on.lock().unwrap() = Some(failing_path.clone());
+
+        let result = commit.sync(vec![failing], vec![root.clone()]);
+
+        match result {
+            Err(SpoolError::Io { operation, path, source }) => {
+                assert_eq!(operation, "sync");
+                assert_eq!(path, failing_path);
+                assert_eq!(source.raw_os_error(), Some(5));
+            }
+            other => panic!("expected the file's sync error, got {other:?}"),
+        }
+        assert!(!probe.events().contains(&Event::SyncDirectory(root.clone())), "directory synced after a failed file sync");
+        let other = pending_file(&root, "other");
+        assert!(commit.sync(vec![other], vec![root]).is_ok(), "another caller is not affected");
+    }
+
+    #[test]
+    fn directory_sync_failure_fails_whole_batch() {
         let blocked = block_batch(8, Probe::default());
-        let failing = blocked.directory.path().join("file-3");
-        *blocked.probe.fail_on.lock().unwrap() = Some(failing.clone());
+        let root = blocked.directory.path().to_path_buf();
+        *blocked.probe.fail_on.lock().unwrap() = Some(root.clone());
 
         blocked.probe.open_gate();
 
-        assert!(blocked.first.join().unwrap().is_ok(), "the batch before the failure is not affected");
+        let first = blocked.first.join().unwrap();
+        assert!(matches!(first, Err(SpoolError::Io { .. })), "{first:?}");
         for waiter in blocked.waiters {
             let (result, _) = waiter.join().unwrap();
             match result {
                 Err(SpoolError::Io { operation, path, source }) => {
                     assert_eq!(operation, "sync");
-                    assert_eq!(path, failing);
+                    assert_eq!(path, root);
                     assert_eq!(source.raw_os_error(), Some(5));
                 }
                 other => panic!("expected the sync error of the batch, got {other:?}"),
             }
         }
 
-        let after = pending_file(blocked.directory.path(), "after");
-        assert!(blocked.commit.sync(vec![after], Vec::new()).is_ok(), "the next batch succeeds again");
-    }
-
-    #[test]
-    fn directory_sync_failure_fails_whole_batch() {
-        let blocked = block_batch(4, Probe::default());
-        *blocked.probe.fail_on.lock().unwrap() = Some(blocked.directory.path().to_path_buf());
-
-        blocked.probe.open_gate();
-
-        assert!(blocked.first.join().is_ok());
-        for waiter in blocked.waiters {
-            let (result, _) = waiter.join().unwrap();
-            assert!(matches!(result, Err(SpoolError::Io { .. })), "{result:?}");
-        }
+        *blocked.probe.fail_on.lock().unwrap() = None;
+        assert!(blocked.commit.sync(Vec::new(), vec![root]).is_ok(), "the next batch succeeds again");
     }
 
     #[test]
     fn panicking_sync_thread_releases_waiters() {
         let blocked = block_batch(4, Probe::default());
-        *blocked.probe.panic_on.lock().unwrap() = Some(blocked.directory.path().join("first"));
+        let root = blocked.directory.path().to_path_buf();
+        *blocked.probe.panic_on.lock().unwrap() = Some(root.clone());
 
         blocked.probe.open_gate();
 
@@ -453,8 +478,7 @@ mod tests {
             let (result, _) = waiter.join().unwrap();
             assert!(matches!(result, Err(SpoolError::SyncStopped)), "{result:?}");
         }
-        let late = pending_file(blocked.directory.path(), "late");
-        assert!(matches!(blocked.commit.sync(vec![late], Vec::new()), Err(SpoolError::SyncStopped)));
+        assert!(matches!(blocked.commit.sync(Vec::new(), vec![root]), Err(SpoolError::SyncStopped)));
     }
 
     #[test]

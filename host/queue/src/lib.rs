@@ -10,7 +10,7 @@
 //! [`Spool::accept`] returns only when the message and its metadata are
 //! written, synced and moved into place and the directory is synced, so a
 //! message the gateway confirmed with 250 survives a crash of the process or
-//! the machine. Concurrent operations share their syncs (group commit), and
+//! the machine. Concurrent operations share the directory syncs (group commit), and
 //! each one still returns only after its own writes are on disk.
 //! [`Spool::update`] writes the metadata the same way. [`Spool::store_processed`]
 //! and [`Spool::remove`] sync their files but do not wait for the directory,

@@ -12,17 +12,16 @@
 //!
 //! Operations on different messages touch different files and take no lock,
 //! so sessions spool in parallel. Their syncs go through one
-//! [`GroupCommit`], so concurrent operations share them. The caller must not
-//! run two operations on the same message at once.
+//! [`GroupCommit`], so concurrent operations share the directory syncs. The
+//! caller must not run two operations on the same message at once.
 //!
 //! # Order on disk
 //!
 //! The name `<id>.json` reaches the disk only after the contents of the
 //! metadata and of its data file did, so recovery never finds metadata that
-//! names a missing or half-written message. Each operation therefore waits
-//! for one group commit of its files before it moves the metadata into
-//! place. [`Spool::accept`] and [`Spool::update`] then wait for a second
-//! group commit, of the directory.
+//! names a missing or half-written message. Each operation therefore syncs
+//! its files before it moves the metadata into place. [`Spool::accept`] and
+//! [`Spool::update`] then wait for the group commit of the directory.
 //!
 //! [`Spool::store_processed`] and [`Spool::remove`] do not wait for the
 //! directory: they leave its sync to the next batch, which runs as soon as
@@ -121,8 +120,8 @@ impl Spool {
     ///
     /// # Errors
     ///
-    /// A file step or a sync failed, possibly a sync of another operation
-    /// in the same group commit. No entry was created: the files written so
+    /// A file step or a sync failed, possibly the directory sync of a group
+    /// commit shared with other operations. No entry was created: the files written so
     /// far are removed again. Only a crash of the machine right after a
     /// failed directory sync can keep such a message, which is then
     /// delivered as well as the copy the client sends again.
@@ -373,16 +372,14 @@ mod tests {
     }
 
     impl Syncer for Recorder {
-        fn start_writeback(&mut self, _file: &File, _path: &Path) {}
-
-        fn sync_file(&mut self, file: &File, _path: &Path) -> std::io::Result<()> {
+        fn sync_file(&self, file: &File, _path: &Path) -> std::io::Result<()> {
             let mut recorded = self.recorded.lock().unwrap();
             self.check_visible_metadata(&mut recorded);
             recorded.synced.insert(file.metadata()?.ino());
             Ok(())
         }
 
-        fn sync_directory(&mut self, directory: &Path) -> std::io::Result<()> {
+        fn sync_directory(&self, directory: &Path) -> std::io::Result<()> {
             let mut recorded = self.recorded.lock().unwrap();
             self.check_visible_metadata(&mut recorded);
             assert_eq!(directory, self.root);
