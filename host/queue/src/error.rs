@@ -30,6 +30,11 @@ pub enum SpoolError {
         reason: String,
     },
 
+    /// The spool's sync thread has stopped, so nothing can be made durable
+    /// any more; only a restart of the gateway starts it again.
+    #[error("the spool's sync thread has stopped; restart the gateway")]
+    SyncStopped,
+
     /// No free queue id was found; the spool is nearly full of ids.
     #[error("no unused queue id found in {attempts} attempts")]
     NoFreeId {

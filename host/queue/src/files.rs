@@ -1,5 +1,6 @@
-//! Crash-safe file steps of the spool: write a temporary file and sync it,
-//! then move it into place, then sync the directory.
+//! File steps of the spool: write a new file, move it into place, remove
+//! it. Making the steps durable is the job of the group commit
+//! (`group_commit.rs`).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -12,16 +13,17 @@ pub(crate) fn io_error<'a>(operation: &'static str, path: &'a Path) -> impl FnOn
     move |source| SpoolError::Io { operation, path: path.to_path_buf(), source }
 }
 
-/// Writes `bytes` into the new file `path` and syncs it to disk.
-pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), SpoolError> {
+/// Writes `bytes` into the new file `path` and returns the file, still
+/// open and not synced yet.
+pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> Result<File, SpoolError> {
     let mut file = OpenOptions::new().write(true).create_new(true).open(path).map_err(io_error("create", path))?;
     file.write_all(bytes).map_err(io_error("write", path))?;
-    file.sync_all().map_err(io_error("sync", path))?;
-    Ok(())
+    Ok(file)
 }
 
 /// Moves `temporary` to `target` unless `target` exists. Returns `Ok(false)`
-/// and leaves `temporary` in place when it does.
+/// and leaves `temporary` in place when it does. An error means that
+/// `target` was not created.
 ///
 /// NOTE: this relies on hard links, which every Linux file system a spool
 /// is likely to live on supports; FAT-like file systems do not.
@@ -31,7 +33,10 @@ pub(crate) fn move_if_absent(temporary: &Path, target: &Path) -> Result<bool, Sp
         Err(error) if error.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
         Err(error) => return Err(io_error("link", target)(error)),
     }
-    fs::remove_file(temporary).map_err(io_error("remove", temporary))?;
+    if let Err(error) = fs::remove_file(temporary) {
+        // The file is in place; the next start clears `tmp/`.
+        tracing::warn!(%error, path = %temporary.display(), "cannot remove the temporary name of a spool file");
+    }
     Ok(true)
 }
 
@@ -77,7 +82,7 @@ mod tests {
         let temporary = directory.path().join("tmp");
         let target = directory.path().join("target");
         std::fs::write(&target, b"old").unwrap();
-        write_synced(&temporary, b"new").unwrap();
+        write_new(&temporary, b"new").unwrap();
 
         let moved = move_if_absent(&temporary, &target).unwrap();
 
@@ -91,7 +96,7 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let temporary = directory.path().join("tmp");
         let target = directory.path().join("target");
-        write_synced(&temporary, b"new").unwrap();
+        write_new(&temporary, b"new").unwrap();
 
         assert!(move_if_absent(&temporary, &target).unwrap());
         assert_eq!(std::fs::read(&target).unwrap(), b"new");

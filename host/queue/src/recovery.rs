@@ -5,13 +5,14 @@
 //! |---|---|---|
 //! | any file in `tmp/` | a write that was never moved into place | removed |
 //! | `<id>.json` with its data file | a queued message | returned in [`Recovery::entries`] |
+//! | `<id>.json` in stage processed without `<id>.out`, but with `<id>.msg` | a crash of the machine kept the new metadata but not the new `.out` | returned in stage received, to be processed again; logged as a warning |
 //! | `<id>.msg` or `<id>.out` without `<id>.json` | a message never confirmed, or one whose removal was cut short | removed |
 //! | `<id>.json` that cannot be parsed, names another id, or lacks its data file | corruption | moved to `corrupt/` with a `.error` file, logged as an error |
 //! | any other file | not written by the spool | left alone, logged as a warning |
 
 use std::collections::BTreeSet;
 
-use crate::entry::Entry;
+use crate::entry::{Entry, Stage};
 use crate::error::SpoolError;
 use crate::files::{free_name, io_error, remove_if_present, sync_directory};
 use crate::id::QueueId;
@@ -106,15 +107,21 @@ impl Spool {
         let path = self.metadata_path(&queue_id);
 
         let bytes = std::fs::read(&path).map_err(|error| format!("cannot read: {error}"))?;
-        let entry = Entry::from_json(&bytes)?;
+        let mut entry = Entry::from_json(&bytes)?;
         if entry.queue_id != queue_id {
             return Err(format!("the file names queue id {} instead of {queue_id}", entry.queue_id));
         }
         let data = self.data_path(&queue_id, entry.stage);
-        if !data.exists() {
-            return Err(format!("its data file {} is missing", data.display()));
+        if data.exists() {
+            return Ok(entry);
         }
-        Ok(entry)
+        if entry.stage == Stage::Processed && self.data_path(&queue_id, Stage::Received).exists() {
+            tracing::warn!(%queue_id, "processed message without its outbound copy; it is processed again from the message as received");
+            entry.stage = Stage::Received;
+            entry.processing_record = None;
+            return Ok(entry);
+        }
+        Err(format!("its data file {} is missing", data.display()))
     }
 
     /// Moves metadata file `name` and the data files of the same id to
@@ -259,6 +266,39 @@ mod tests {
         assert_eq!(recovery.moved_to_corrupt, 1);
         let reason = std::fs::read_to_string(directory.path().join(format!("corrupt/{}.json.error", entry.queue_id))).unwrap();
         assert!(reason.contains("missing"), "{reason}");
+    }
+
+    #[test]
+    fn processed_without_outbound_copy_processed_again() {
+        let directory = tempfile::tempdir().unwrap();
+        let (spool, _) = Spool::open(directory.path()).unwrap();
+        let mut entry = spool.accept(envelope(), b"original", Stage::Received, Utc::now()).unwrap();
+        spool.store_processed(&mut entry, b"rewritten", Some(serde_json::json!({"rules": 1}))).unwrap();
+        std::fs::remove_file(directory.path().join(format!("{}.out", entry.queue_id))).unwrap();
+        drop(spool);
+
+        let (spool, recovery) = Spool::open(directory.path()).unwrap();
+
+        assert_eq!(recovery.moved_to_corrupt, 0);
+        assert_eq!(recovery.entries.len(), 1);
+        let recovered = &recovery.entries[0];
+        assert_eq!(recovered.stage, Stage::Received);
+        assert_eq!(recovered.processing_record, None);
+        assert_eq!(spool.read_data(recovered).unwrap(), b"original");
+    }
+
+    #[test]
+    fn bounce_without_data_moved_aside() {
+        let directory = tempfile::tempdir().unwrap();
+        let (spool, _) = Spool::open(directory.path()).unwrap();
+        let entry = spool.accept(envelope(), b"bounce", Stage::Processed, Utc::now()).unwrap();
+        std::fs::remove_file(directory.path().join(format!("{}.out", entry.queue_id))).unwrap();
+        drop(spool);
+
+        let (_, recovery) = Spool::open(directory.path()).unwrap();
+
+        assert_eq!(recovery.moved_to_corrupt, 1);
+        assert!(recovery.entries.is_empty());
     }
 
     #[test]

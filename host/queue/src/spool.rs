@@ -11,9 +11,24 @@
 //! | `corrupt/` | metadata that could not be read, moved aside with its data and a `.error` file |
 //!
 //! Operations on different messages touch different files and take no lock,
-//! so sessions spool in parallel. The caller must not run two operations on
-//! the same message at once.
-
+//! so sessions spool in parallel. Their syncs go through one
+//! [`GroupCommit`], so concurrent operations share the directory syncs. The
+//! caller must not run two operations on the same message at once.
+//!
+//! # Order on disk
+//!
+//! The name `<id>.json` reaches the disk only after the contents of the
+//! metadata and of its data file did, so recovery never finds metadata that
+//! names a missing or half-written message. Each operation therefore syncs
+//! its files before it moves the metadata into place. [`Spool::accept`] and
+//! [`Spool::update`] then wait for the group commit of the directory.
+//!
+//! [`Spool::store_processed`] and [`Spool::remove`] do not wait for the
+//! directory: they leave its sync to the next batch, which runs as soon as
+//! the sync thread is free. A crash of the machine (not of the process)
+//! before that batch can undo them. The message is then processed again
+//! from the message as received, or delivered once more, which the
+//! at-least-once guarantee allows.
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -21,8 +36,10 @@ use chrono::{DateTime, Utc};
 
 use crate::entry::{Entry, QueuedEnvelope, Stage};
 use crate::error::SpoolError;
-use crate::files::{io_error, move_if_absent, move_replacing, remove_if_present, sync_directory, write_synced};
+use crate::files::{io_error, move_if_absent, move_replacing, remove_if_present, write_new};
+use crate::group_commit::{GroupCommit, PendingFile};
 use crate::id::QueueId;
+use crate::syncer::{DiskSyncer, Syncer};
 
 pub use crate::recovery::Recovery;
 
@@ -43,21 +60,31 @@ pub struct Spool {
     pub(crate) temporary: PathBuf,
     pub(crate) corrupt: PathBuf,
     count: AtomicUsize,
+    commit: GroupCommit,
 }
 
 impl Spool {
     /// Opens the spool at `root`, creating it when missing, and recovers the
-    /// messages found there; see [`Recovery`].
+    /// messages found there; see [`Recovery`]. Starts the thread that syncs
+    /// the spool's writes; dropping the spool stops it.
     ///
     /// # Errors
     ///
-    /// The directories cannot be created or read.
+    /// The directories cannot be created or read, or the thread cannot be
+    /// started.
     pub fn open(root: &Path) -> Result<(Spool, Recovery), SpoolError> {
+        Spool::open_with(root, DiskSyncer)
+    }
+
+    /// Opens the spool like [`Spool::open`], with `syncer` in place of the
+    /// disk's system calls.
+    pub(crate) fn open_with(root: &Path, syncer: impl Syncer) -> Result<(Spool, Recovery), SpoolError> {
         let spool = Spool {
             root: root.to_path_buf(),
             temporary: root.join("tmp"),
             corrupt: root.join("corrupt"),
             count: AtomicUsize::new(0),
+            commit: GroupCommit::start(syncer).map_err(io_error("start the sync thread", root))?,
         };
         for directory in [&spool.root, &spool.temporary, &spool.corrupt] {
             std::fs::create_dir_all(directory).map_err(io_error("create directory", directory))?;
@@ -88,63 +115,135 @@ impl Spool {
     /// `data` is stored as the message as received for [`Stage::Received`],
     /// or as the outbound message for [`Stage::Processed`] (a message the
     /// gateway generated itself, such as a bounce). The message is safe on
-    /// disk when this returns.
+    /// disk when this returns: its data file, its metadata and the
+    /// directory entries are synced.
     ///
     /// # Errors
     ///
-    /// A file step failed; no entry was created, though an unfinished data
-    /// file may remain until the next start removes it.
+    /// A file step or a sync failed, possibly the directory sync of a group
+    /// commit shared with other operations. No entry was created: the files written so
+    /// far are removed again. Only a crash of the machine right after a
+    /// failed directory sync can keep such a message, which is then
+    /// delivered as well as the copy the client sends again.
     pub fn accept(&self, envelope: QueuedEnvelope, data: &[u8], stage: Stage, now: DateTime<Utc>) -> Result<Entry, SpoolError> {
         for _ in 0..ID_ATTEMPTS {
             let entry = Entry::new(QueueId::generate(), envelope.clone(), stage, now);
-            let data_path = self.data_path(&entry.queue_id, stage);
-
-            let temporary = self.temporary_path(&entry.queue_id, data_extension(stage));
-            write_synced(&temporary, data)?;
-            if !move_if_absent(&temporary, &data_path)? {
-                remove_if_present(&temporary)?;
-                continue;
+            let mut created = Vec::new();
+            match self.store_new(&entry, data, &mut created) {
+                Ok(true) => {
+                    self.count.fetch_add(1, Ordering::Relaxed);
+                    return Ok(entry);
+                }
+                Ok(false) => continue,
+                Err(error) => {
+                    discard(&created);
+                    return Err(error);
+                }
             }
-
-            let temporary = self.temporary_path(&entry.queue_id, METADATA_EXTENSION);
-            write_synced(&temporary, &entry.to_json())?;
-            if !move_if_absent(&temporary, &self.metadata_path(&entry.queue_id))? {
-                remove_if_present(&temporary)?;
-                remove_if_present(&data_path)?;
-                continue;
-            }
-
-            sync_directory(&self.root)?;
-            self.count.fetch_add(1, Ordering::Relaxed);
-            return Ok(entry);
         }
         Err(SpoolError::NoFreeId { attempts: ID_ATTEMPTS })
+    }
+
+    /// Writes and syncs the files of the new `entry`, in the order the
+    /// module documentation gives. Returns `Ok(false)` when its id is
+    /// taken. Adds each path it creates to `created`, for the caller to
+    /// remove on an error.
+    fn store_new(&self, entry: &Entry, data: &[u8], created: &mut Vec<PathBuf>) -> Result<bool, SpoolError> {
+        let queue_id = &entry.queue_id;
+        let data_path = self.data_path(queue_id, entry.stage);
+        let data_temporary = self.temporary_path(queue_id, data_extension(entry.stage));
+        created.push(data_temporary.clone());
+        let data_file = write_new(&data_temporary, data)?;
+        if !move_if_absent(&data_temporary, &data_path)? {
+            remove_if_present(&data_temporary)?;
+            return Ok(false);
+        }
+        created.push(data_path.clone());
+
+        let metadata_temporary = self.temporary_path(queue_id, METADATA_EXTENSION);
+        created.push(metadata_temporary.clone());
+        let metadata_file = write_new(&metadata_temporary, &entry.to_json())?;
+        let files = vec![PendingFile::new(data_file, data_path.clone()), PendingFile::new(metadata_file, metadata_temporary.clone())];
+        self.commit.sync(files, Vec::new())?;
+
+        let metadata_path = self.metadata_path(queue_id);
+        if !move_if_absent(&metadata_temporary, &metadata_path)? {
+            remove_if_present(&metadata_temporary)?;
+            remove_if_present(&data_path)?;
+            return Ok(false);
+        }
+        created.push(metadata_path);
+        self.commit.sync(Vec::new(), vec![self.root.clone()])?;
+        Ok(true)
     }
 
     /// Stores the processed outbound message of `entry` and moves it to
     /// [`Stage::Processed`], with `processing_record` kept for the history.
     /// The message as received stays, for the headers of a bounce.
+    ///
+    /// Both files are synced before they are moved into place. The sync of
+    /// the directory is left to the next group commit, as the module
+    /// documentation describes. `entry` changes only when this succeeds.
+    ///
+    /// # Errors
+    ///
+    /// A file step or a sync failed, and the stored message stays at its
+    /// stage.
     pub fn store_processed(
         &self,
         entry: &mut Entry,
         outbound: &[u8],
         processing_record: Option<serde_json::Value>,
     ) -> Result<(), SpoolError> {
-        let temporary = self.temporary_path(&entry.queue_id, PROCESSED_EXTENSION);
-        write_synced(&temporary, outbound)?;
-        move_replacing(&temporary, &self.data_path(&entry.queue_id, Stage::Processed))?;
+        let mut processed = entry.clone();
+        processed.stage = Stage::Processed;
+        processed.processing_record = processing_record;
 
-        entry.stage = Stage::Processed;
-        entry.processing_record = processing_record;
-        self.update(entry)
+        let mut created = Vec::new();
+        if let Err(error) = self.replace_processed(&processed, outbound, &mut created) {
+            discard(&created);
+            return Err(error);
+        }
+        *entry = processed;
+        Ok(())
+    }
+
+    fn replace_processed(&self, processed: &Entry, outbound: &[u8], created: &mut Vec<PathBuf>) -> Result<(), SpoolError> {
+        let queue_id = &processed.queue_id;
+        let outbound_temporary = self.temporary_path(queue_id, PROCESSED_EXTENSION);
+        created.push(outbound_temporary.clone());
+        let outbound_file = write_new(&outbound_temporary, outbound)?;
+        let metadata_temporary = self.temporary_path(queue_id, METADATA_EXTENSION);
+        created.push(metadata_temporary.clone());
+        let metadata_file = write_new(&metadata_temporary, &processed.to_json())?;
+        let files = vec![PendingFile::new(outbound_file, outbound_temporary.clone()), PendingFile::new(metadata_file, metadata_temporary.clone())];
+        self.commit.sync(files, Vec::new())?;
+
+        // The outbound message goes first. Should a crash of the machine
+        // keep only the second rename, recovery finds the metadata without
+        // its `.out` and processes the message again.
+        move_replacing(&outbound_temporary, &self.data_path(queue_id, Stage::Processed))?;
+        move_replacing(&metadata_temporary, &self.metadata_path(queue_id))?;
+        self.commit.sync_directory_later(&self.root);
+        Ok(())
     }
 
     /// Writes the metadata of `entry` durably, replacing the stored one.
+    ///
+    /// # Errors
+    ///
+    /// A file step or a sync failed. The stored metadata is then the old
+    /// one, or after a failed directory sync possibly the new one.
     pub fn update(&self, entry: &Entry) -> Result<(), SpoolError> {
         let temporary = self.temporary_path(&entry.queue_id, METADATA_EXTENSION);
-        write_synced(&temporary, &entry.to_json())?;
-        move_replacing(&temporary, &self.metadata_path(&entry.queue_id))?;
-        sync_directory(&self.root)
+        let written = write_new(&temporary, &entry.to_json())
+            .and_then(|file| self.commit.sync(vec![PendingFile::new(file, temporary.clone())], Vec::new()))
+            .and_then(|()| move_replacing(&temporary, &self.metadata_path(&entry.queue_id)));
+        if let Err(error) = written {
+            discard(&[temporary]);
+            return Err(error);
+        }
+        self.commit.sync(Vec::new(), vec![self.root.clone()])
     }
 
     /// Reads the message the next step of `entry` works on: the message as
@@ -172,14 +271,16 @@ impl Spool {
     /// Removes a finished message. The metadata goes first, so a crash
     /// midway leaves only data files, which the next start removes.
     ///
-    /// The directory is not synced here: the next accept or update syncs
-    /// it. Until then a crash can bring the message back, and it is
-    /// delivered once more, as after a crash just before the removal.
+    /// The directory sync is left to the next group commit, without
+    /// waiting for it. A crash of the machine before that can bring the
+    /// message back, and it is delivered once more, as after a crash just
+    /// before the removal.
     pub fn remove(&self, queue_id: &QueueId) -> Result<(), SpoolError> {
         remove_if_present(&self.metadata_path(queue_id))?;
         remove_if_present(&self.data_path(queue_id, Stage::Received))?;
         remove_if_present(&self.data_path(queue_id, Stage::Processed))?;
         let _ = self.count.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |count| count.checked_sub(1));
+        self.commit.sync_directory_later(&self.root);
         Ok(())
     }
 
@@ -198,10 +299,148 @@ impl Spool {
     }
 }
 
+/// Removes the files a failed operation created, the newest first, so
+/// that metadata goes before its data. A failure is logged and not
+/// returned, because the caller returns the error that made it give up.
+fn discard(created: &[PathBuf]) {
+    for path in created.iter().rev() {
+        if let Err(error) = remove_if_present(path) {
+            tracing::warn!(%error, "file of a failed spool operation left in place");
+        }
+    }
+}
+
 /// Extension of the data file the given stage works on.
 pub(crate) fn data_extension(stage: Stage) -> &'static str {
     match stage {
         Stage::Received => RECEIVED_EXTENSION,
         Stage::Processed => PROCESSED_EXTENSION,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeSet, HashSet};
+    use std::fs::File;
+    use std::os::unix::fs::MetadataExt;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// Observations of the recording syncer.
+    #[derive(Default)]
+    struct Recorded {
+        /// Inodes of the files synced so far.
+        synced: HashSet<u64>,
+        /// Metadata names in the spool directory at each directory sync.
+        directory_syncs: Vec<BTreeSet<String>>,
+        /// Broken rules of the order on disk, found at any sync.
+        violations: Vec<String>,
+    }
+
+    /// A syncer that syncs nothing, records what it is asked, and checks at
+    /// every call that each metadata file in the spool directory, and the
+    /// data file it names, were synced before.
+    struct Recorder {
+        root: PathBuf,
+        recorded: Arc<Mutex<Recorded>>,
+    }
+
+    impl Recorder {
+        fn check_visible_metadata(&self, recorded: &mut Recorded) {
+            for name in metadata_names(&self.root) {
+                let path = self.root.join(&name);
+                let (Ok(metadata), Ok(bytes)) = (std::fs::metadata(&path), std::fs::read(&path)) else { continue };
+                if !recorded.synced.contains(&metadata.ino()) {
+                    recorded.violations.push(format!("{name} is visible before its contents were synced"));
+                    continue;
+                }
+                let Ok(entry) = Entry::from_json(&bytes) else {
+                    recorded.violations.push(format!("{name} cannot be read"));
+                    continue;
+                };
+                let data = self.root.join(format!("{}.{}", entry.queue_id, data_extension(entry.stage)));
+                match std::fs::metadata(&data) {
+                    Ok(data) if recorded.synced.contains(&data.ino()) => {}
+                    Ok(_) => recorded.violations.push(format!("{name} names a data file whose contents were not synced")),
+                    // Removed meanwhile: `remove` deletes the metadata first.
+                    Err(_) if !path.exists() => {}
+                    Err(_) => recorded.violations.push(format!("{name} names a missing data file")),
+                }
+            }
+        }
+    }
+
+    impl Syncer for Recorder {
+        fn sync_file(&self, file: &File, _path: &Path) -> std::io::Result<()> {
+            let mut recorded = self.recorded.lock().unwrap();
+            self.check_visible_metadata(&mut recorded);
+            recorded.synced.insert(file.metadata()?.ino());
+            Ok(())
+        }
+
+        fn sync_directory(&self, directory: &Path) -> std::io::Result<()> {
+            let mut recorded = self.recorded.lock().unwrap();
+            self.check_visible_metadata(&mut recorded);
+            assert_eq!(directory, self.root);
+            recorded.directory_syncs.push(metadata_names(directory));
+            Ok(())
+        }
+    }
+
+    fn metadata_names(directory: &Path) -> BTreeSet<String> {
+        std::fs::read_dir(directory)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|item| item.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".json"))
+            .collect()
+    }
+
+    fn envelope() -> QueuedEnvelope {
+        QueuedEnvelope {
+            client_address: "127.0.0.1".to_string(),
+            helo: "client.test".to_string(),
+            mail_from: "alice@example.com".to_string(),
+            rcpt_to: vec!["bob@example.org".to_string()],
+        }
+    }
+
+    #[test]
+    fn concurrent_operations_keep_order_on_disk() {
+        let directory = tempfile::tempdir().unwrap();
+        let recorded = Arc::new(Mutex::new(Recorded::default()));
+        let recorder = Recorder { root: directory.path().to_path_buf(), recorded: Arc::clone(&recorded) };
+        let (spool, _) = Spool::open_with(directory.path(), recorder).unwrap();
+
+        std::thread::scope(|scope| {
+            for thread in 0..8 {
+                let spool = &spool;
+                let recorded = &recorded;
+                scope.spawn(move || {
+                    for message in 0..10 {
+                        let data = format!("Subject: {thread}-{message}\r\n\r\nbody\r\n");
+                        let mut entry = spool.accept(envelope(), data.as_bytes(), Stage::Received, Utc::now()).unwrap();
+                        let name = format!("{}.json", entry.queue_id);
+                        let covered = recorded.lock().unwrap().directory_syncs.iter().any(|names| names.contains(&name));
+                        assert!(covered, "accept returned before a directory sync covered {name}");
+
+                        if message % 2 == 0 {
+                            spool.store_processed(&mut entry, b"rewritten", None).unwrap();
+                        }
+                        if message % 3 == 0 {
+                            spool.remove(&entry.queue_id).unwrap();
+                        }
+                    }
+                });
+            }
+        });
+        let remaining = metadata_names(directory.path());
+        drop(spool);
+
+        let recorded = recorded.lock().unwrap();
+        assert_eq!(recorded.violations, Vec::<String>::new());
+        assert_eq!(remaining.len(), 8 * 6);
+        assert_eq!(recorded.directory_syncs.last(), Some(&remaining), "the last removals were never synced");
     }
 }
