@@ -24,6 +24,7 @@ mod queue_acceptor;
 mod queue_bounce;
 mod queue_runner;
 mod queue_worker;
+mod queued;
 mod reload;
 mod report;
 mod rule_errors;

@@ -1,27 +1,31 @@
 //! The SMTP handler of after-queue mode: it writes each message to the
 //! spool and replies 250 with the queue id once the message is on disk.
+//!
+//! The queue runner gets the message as soon as its files are written, so
+//! its processing overlaps the spool's sync (see `queued.rs`).
 
 use std::sync::Arc;
 
 use chrono::Utc;
-use mailgate_queue::{Entry, QueuedEnvelope, Spool, Stage};
+use mailgate_queue::{QueuedEnvelope, Spool, Stage};
 use mailgate_smtp::{MessageHandler, Outcome, ReceivedMessage, RecipientToVerify, RecipientVerdict};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
 use crate::lookahead::RecipientLookahead;
+use crate::queued::Queued;
 
 /// Spools received messages and hands them to the queue runner.
 pub(crate) struct QueueAcceptor {
     spool: Arc<Spool>,
-    runner: mpsc::UnboundedSender<Entry>,
+    runner: mpsc::UnboundedSender<Queued>,
     lookahead: Option<Arc<RecipientLookahead>>,
 }
 
 impl QueueAcceptor {
     /// Creates an acceptor that stores into `spool` and passes each new
     /// entry to the queue runner through `runner`.
-    pub(crate) fn new(spool: Arc<Spool>, runner: mpsc::UnboundedSender<Entry>) -> QueueAcceptor {
+    pub(crate) fn new(spool: Arc<Spool>, runner: mpsc::UnboundedSender<Queued>) -> QueueAcceptor {
         QueueAcceptor { spool, runner, lookahead: None }
     }
 
@@ -48,27 +52,41 @@ impl MessageHandler for QueueAcceptor {
             };
             let size = message.data.len();
             let data = message.data;
-            let stored = tokio::task::spawn_blocking(move || spool.accept(envelope, &data, Stage::Received, Utc::now())).await;
+            let staging = Arc::clone(&spool);
+            let staged = tokio::task::spawn_blocking(move || {
+                staging.stage(envelope, &data, Stage::Received, Utc::now()).map(|staged| (staged, data))
+            })
+            .await;
+            let (staged, data) = match staged {
+                Ok(Ok(staged)) => staged,
+                Ok(Err(error)) => return spool_failure(&error),
+                Err(error) => return spool_failure(&error),
+            };
 
+            let entry = staged.entry().clone();
+            let queue_id = entry.queue_id.clone();
+            tracing::Span::current().record("queue_id", queue_id.as_str());
+            let (report_commit, committed) = oneshot::channel();
+            if runner.send(Queued::fresh(entry, data, committed)).is_err() {
+                tracing::warn!("the queue runner has stopped; the message stays in the spool until the next start");
+            }
+
+            // The report goes from the blocking task, so that it matches the
+            // spool even when this session is dropped meanwhile.
+            let stored = tokio::task::spawn_blocking(move || {
+                let stored = spool.commit(staged);
+                let _ = report_commit.send(stored.is_ok());
+                stored
+            })
+            .await;
             let entry = match stored {
                 Ok(Ok(entry)) => entry,
-                Ok(Err(error)) => {
-                    tracing::error!(%error, "cannot write the message to the spool; the client gets 451");
-                    return Outcome::TemporaryFailure { reason: "message could not be queued, try again later".to_string() };
-                }
-                Err(error) => {
-                    tracing::error!(%error, "spool worker failed; the client gets 451");
-                    return Outcome::TemporaryFailure { reason: "message could not be queued, try again later".to_string() };
-                }
+                Ok(Err(error)) => return spool_failure(&error),
+                Err(error) => return spool_failure(&error),
             };
 
             crate::metrics::set_queue_size(counted.len() as u64);
-            let queue_id = entry.queue_id.clone();
-            tracing::Span::current().record("queue_id", queue_id.as_str());
             tracing::info!(size, recipients = entry.envelope.rcpt_to.len(), "message queued");
-            if runner.send(entry).is_err() {
-                tracing::warn!("the queue runner has stopped; the message stays in the spool until the next start");
-            }
             Outcome::Accepted { queue_id: queue_id.to_string() }
         }
         .instrument(span)
@@ -81,4 +99,10 @@ impl MessageHandler for QueueAcceptor {
     ) -> impl std::future::Future<Output = RecipientVerdict> + Send {
         crate::lookahead::verify(self.lookahead.clone(), request)
     }
+}
+
+/// Logs a failure to spool a message and returns the 451 for its client.
+fn spool_failure(error: &dyn std::fmt::Display) -> Outcome {
+    tracing::error!(%error, "cannot write the message to the spool; the client gets 451");
+    Outcome::TemporaryFailure { reason: "message could not be queued, try again later".to_string() }
 }

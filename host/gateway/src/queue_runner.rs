@@ -12,10 +12,16 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::{JoinError, JoinHandle, JoinSet};
 
 use crate::queue_worker::{AttemptResult, QueueContext, attempt};
+use crate::queued::Queued;
 
 /// Maximum sleep of the runner while nothing is due. A new entry wakes it
 /// earlier.
 const IDLE_SLEEP: Duration = Duration::from_secs(3600);
+
+/// Bytes of new messages that waiting entries keep in memory, in total. A
+/// message beyond it waits without its data, and its attempt reads it from
+/// the spool.
+const WAITING_DATA_BUDGET: usize = 64 * 1024 * 1024;
 
 /// A started queue runner.
 pub(crate) struct QueueRunner {
@@ -36,7 +42,7 @@ impl QueueRunner {
     /// once and on each entry from `incoming` when its `next_attempt` comes.
     pub(crate) fn start(
         context: Arc<QueueContext>,
-        incoming: mpsc::UnboundedReceiver<Entry>,
+        incoming: mpsc::UnboundedReceiver<Queued>,
         recovered: Vec<Entry>,
         settings: RunnerSettings,
     ) -> QueueRunner {
@@ -45,7 +51,7 @@ impl QueueRunner {
         let mut schedule = Schedule::default();
         for mut entry in recovered {
             entry.next_attempt = entry.next_attempt.min(now);
-            schedule.insert(entry);
+            schedule.insert(Queued::stored(entry));
         }
 
         let runner = Runner { context, incoming, schedule, stopped, settings, attempts: JoinSet::new() };
@@ -66,12 +72,18 @@ impl QueueRunner {
 /// Queued entries by due time.
 #[derive(Default)]
 struct Schedule {
-    entries: BTreeMap<(DateTime<Utc>, QueueId), Entry>,
+    entries: BTreeMap<(DateTime<Utc>, QueueId), Queued>,
+    /// Message data held by the entries, at most [`WAITING_DATA_BUDGET`].
+    held_bytes: usize,
 }
 
 impl Schedule {
-    fn insert(&mut self, entry: Entry) {
-        self.entries.insert((entry.next_attempt, entry.queue_id.clone()), entry);
+    fn insert(&mut self, mut queued: Queued) {
+        if self.held_bytes.saturating_add(queued.held_bytes()) > WAITING_DATA_BUDGET {
+            queued.release_data();
+        }
+        self.held_bytes += queued.held_bytes();
+        self.entries.insert((queued.entry.next_attempt, queued.entry.queue_id.clone()), queued);
     }
 
     /// Due time of the earliest entry.
@@ -80,12 +92,14 @@ impl Schedule {
     }
 
     /// Removes and returns the earliest entry when it is due at `now`.
-    fn pop_due(&mut self, now: DateTime<Utc>) -> Option<Entry> {
+    fn pop_due(&mut self, now: DateTime<Utc>) -> Option<Queued> {
         let due = self.next_due()?;
         if due > now {
             return None;
         }
-        self.entries.pop_first().map(|(_, entry)| entry)
+        let (_, queued) = self.entries.pop_first()?;
+        self.held_bytes -= queued.held_bytes();
+        Some(queued)
     }
 
     fn len(&self) -> usize {
@@ -95,7 +109,7 @@ impl Schedule {
 
 struct Runner {
     context: Arc<QueueContext>,
-    incoming: mpsc::UnboundedReceiver<Entry>,
+    incoming: mpsc::UnboundedReceiver<Queued>,
     schedule: Schedule,
     stopped: watch::Receiver<bool>,
     settings: RunnerSettings,
@@ -127,14 +141,14 @@ impl Runner {
     fn start_due_attempts(&mut self) {
         let now = Utc::now();
         while self.attempts.len() < self.settings.workers {
-            let Some(entry) = self.schedule.pop_due(now) else { break };
-            self.attempts.spawn(attempt(Arc::clone(&self.context), entry));
+            let Some(queued) = self.schedule.pop_due(now) else { break };
+            self.attempts.spawn(attempt(Arc::clone(&self.context), queued));
         }
     }
 
     fn take_result(&mut self, joined: Result<AttemptResult, JoinError>) {
         match joined {
-            Ok(AttemptResult::Deferred(entry)) => self.schedule.insert(*entry),
+            Ok(AttemptResult::Deferred(entry)) => self.schedule.insert(Queued::stored(*entry)),
             Ok(AttemptResult::Finished) => {}
             Err(error) => {
                 tracing::error!(%error, "queue attempt ended abnormally; its message stays in the spool until the next start")
@@ -187,13 +201,32 @@ mod tests {
         let second = entry_due_at(now - chrono::Duration::seconds(10));
         let mut schedule = Schedule::default();
         for entry in [later.clone(), second.clone(), first.clone()] {
-            schedule.insert(entry);
+            schedule.insert(Queued::stored(entry));
         }
 
-        assert_eq!(schedule.pop_due(now).map(|entry| entry.queue_id), Some(first.queue_id));
-        assert_eq!(schedule.pop_due(now).map(|entry| entry.queue_id), Some(second.queue_id));
+        assert_eq!(schedule.pop_due(now).map(|queued| queued.entry.queue_id), Some(first.queue_id));
+        assert_eq!(schedule.pop_due(now).map(|queued| queued.entry.queue_id), Some(second.queue_id));
         assert!(schedule.pop_due(now).is_none(), "an entry due later was returned");
         assert_eq!(schedule.next_due(), Some(later.next_attempt));
         assert_eq!(schedule.len(), 1);
+    }
+
+    #[test]
+    fn schedule_bounds_held_data() {
+        let now = Utc::now();
+        let mut schedule = Schedule::default();
+        let half = WAITING_DATA_BUDGET / 2 + 1;
+        let mut senders = Vec::new();
+        for _ in 0..3 {
+            let (sender, committed) = tokio::sync::oneshot::channel();
+            senders.push(sender);
+            schedule.insert(Queued::fresh(entry_due_at(now), vec![0; half], committed));
+        }
+
+        let held: Vec<usize> = std::iter::from_fn(|| schedule.pop_due(now)).map(|queued| queued.held_bytes()).collect();
+
+        assert_eq!(held.iter().filter(|bytes| **bytes == half).count(), 1, "held {held:?}");
+        assert_eq!(held.len(), 3);
+        assert_eq!(schedule.held_bytes, 0);
     }
 }

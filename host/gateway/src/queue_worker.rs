@@ -1,6 +1,10 @@
 //! One attempt on one queued message: process it unless an earlier attempt
 //! did, deliver it, and then remove it, defer it or give it up with a
 //! bounce. Every outcome is written to the spool before the attempt ends.
+//!
+//! The first attempt on a new message may start before the message's spool
+//! commit ended (see `queued.rs`). It processes the message from memory and
+//! waits for the commit before its first spool write.
 
 use std::sync::Arc;
 
@@ -15,6 +19,7 @@ use tracing::Instrument;
 use crate::failure::ProcessError;
 use crate::pipeline::Pipeline;
 use crate::queue_bounce::{FinalFailure, bounce_for};
+use crate::queued::{Fresh, Queued, wait_committed};
 use crate::report::ProcessReport;
 
 /// Shared state of all attempts.
@@ -28,7 +33,7 @@ pub(crate) struct QueueContext {
     /// Name of this gateway in bounces.
     pub(crate) hostname: String,
     /// Hands new entries, such as bounces, to the queue runner.
-    pub(crate) runner: mpsc::UnboundedSender<Entry>,
+    pub(crate) runner: mpsc::UnboundedSender<Queued>,
 }
 
 /// The end of an attempt.
@@ -45,8 +50,9 @@ fn pending_outcome() -> Outcome {
     Outcome::TemporaryFailure { reason: "queued for delivery".to_string() }
 }
 
-/// Makes one attempt on `entry`.
-pub(crate) async fn attempt(context: Arc<QueueContext>, mut entry: Entry) -> AttemptResult {
+/// Makes one attempt on the entry of `queued`.
+pub(crate) async fn attempt(context: Arc<QueueContext>, queued: Queued) -> AttemptResult {
+    let Queued { mut entry, fresh } = queued;
     entry.attempts = entry.attempts.saturating_add(1);
     let span = tracing::info_span!(
         "message",
@@ -55,17 +61,41 @@ pub(crate) async fn attempt(context: Arc<QueueContext>, mut entry: Entry) -> Att
         message_id = tracing::field::Empty,
         rule_set = tracing::field::Empty,
     );
-    run_attempt(&context, entry).instrument(span).await
+    run_attempt(&context, entry, fresh).instrument(span).await
 }
 
-async fn run_attempt(context: &QueueContext, mut entry: Entry) -> AttemptResult {
-    tracing::debug!(stage = ?entry.stage, "attempt started");
+/// Runs the attempt. `fresh` carries the message data and the commit
+/// report of a new message.
+async fn run_attempt(context: &QueueContext, mut entry: Entry, fresh: Option<Fresh>) -> AttemptResult {
+    let (data, mut committed) = match fresh {
+        Some(fresh) => (fresh.data, Some(fresh.committed)),
+        None => (None, None),
+    };
+    tracing::debug!(stage = ?entry.stage, in_memory = data.is_some(), "attempt started");
+
+    if data.is_none()
+        && let Some(pending) = committed.take()
+        && !wait_committed(pending).await
+    {
+        return dropped_uncommitted();
+    }
 
     let (mut record, outbound) = match entry.stage {
-        Stage::Received => match process(context, &mut entry).await {
-            Ok(processed) => processed,
-            Err((record, error)) => return handle_failure(context, entry, record, error).await,
-        },
+        Stage::Received => {
+            let prepared = prepare(context, &entry, data).await;
+            if let Some(pending) = committed
+                && !wait_committed(pending).await
+            {
+                return dropped_uncommitted();
+            }
+            match prepared {
+                Ok((record, outbound)) => match store_processed(context, &mut entry, record, outbound).await {
+                    Ok(processed) => processed,
+                    Err((record, error)) => return handle_failure(context, entry, record, error).await,
+                },
+                Err((record, error)) => return handle_failure(context, entry, record, error).await,
+            }
+        }
         Stage::Processed => {
             let outbound = read_data(&context.spool, &entry).await;
             let record = saved_record(&entry, outbound.as_ref().map_or(0, Vec::len));
@@ -86,11 +116,25 @@ async fn run_attempt(context: &QueueContext, mut entry: Entry) -> AttemptResult 
     }
 }
 
-/// Processes a received message and stores the outbound result in the
-/// spool. Returns the processing record and the outbound message, or the
-/// record so far and the failure.
-async fn process(context: &QueueContext, entry: &mut Entry) -> Result<(MessageRecord, Vec<u8>), (MessageRecord, ProcessError)> {
-    let data = read_data(&context.spool, entry).await;
+/// Ends the attempt on a new message whose spool commit failed. The client
+/// got a temporary failure for it, so nothing is recorded or delivered.
+fn dropped_uncommitted() -> AttemptResult {
+    tracing::warn!("the message could not be spooled and the client was asked to send it again; its processing is dropped");
+    AttemptResult::Finished
+}
+
+/// Processes a received message, from `data` when it is in memory and from
+/// the spool otherwise, and writes nothing. Returns the processing record
+/// and the outbound message, or the record so far and the failure.
+async fn prepare(
+    context: &QueueContext,
+    entry: &Entry,
+    data: Option<Vec<u8>>,
+) -> Result<(MessageRecord, Vec<u8>), (MessageRecord, ProcessError)> {
+    let data = match data {
+        Some(data) => Ok(data),
+        None => read_data(&context.spool, entry).await,
+    };
     let size = data.as_ref().map_or(0, Vec::len);
     let mut report = ProcessReport::new(entry.queue_id.clone(), message_envelope(entry), size);
     report.received_at = entry.arrival;
@@ -104,8 +148,17 @@ async fn process(context: &QueueContext, entry: &mut Entry) -> Result<(MessageRe
         Ok(outbound) => outbound,
         Err(error) => return Err((report.into_record(pending_outcome()), error)),
     };
-    let record = report.into_record(pending_outcome());
+    Ok((report.into_record(pending_outcome()), outbound))
+}
 
+/// Stores the outbound message of a processed message in the spool and
+/// moves `entry` to [`Stage::Processed`].
+async fn store_processed(
+    context: &QueueContext,
+    entry: &mut Entry,
+    record: MessageRecord,
+    outbound: Vec<u8>,
+) -> Result<(MessageRecord, Vec<u8>), (MessageRecord, ProcessError)> {
     let saved = serde_json::to_value(&record).ok();
     let mut processed = entry.clone();
     let stored = on_spool(&context.spool, move |spool| {
@@ -193,7 +246,7 @@ async fn queue_bounce(context: &QueueContext, entry: &Entry, failure: &FinalFail
     crate::metrics::set_queue_size(context.spool.len() as u64);
 
     let bounce_id = bounce.queue_id.clone();
-    if context.runner.send(bounce).is_err() {
+    if context.runner.send(Queued::stored(bounce)).is_err() {
         tracing::warn!(%bounce_id, "the queue runner has stopped; the bounce is sent after the next start");
     }
     Ok(bounce_id)

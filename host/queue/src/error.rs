@@ -35,6 +35,14 @@ pub enum SpoolError {
     #[error("the spool's sync thread has stopped; restart the gateway")]
     SyncStopped,
 
+    /// Metadata with the queue id of a staged message appeared before the
+    /// message was committed.
+    #[error("queue id {queue_id} was taken while its message was being stored")]
+    IdTaken {
+        /// The queue id.
+        queue_id: String,
+    },
+
     /// No free queue id was found; the spool is nearly full of ids.
     #[error("no unused queue id found in {attempts} attempts")]
     NoFreeId {

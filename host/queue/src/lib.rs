@@ -28,6 +28,7 @@ mod id;
 mod recovery;
 mod retry;
 mod spool;
+mod staged;
 mod syncer;
 
 pub use dsn::{Bounce, FailedRecipient, build_bounce, header_block};
@@ -36,3 +37,4 @@ pub use error::SpoolError;
 pub use id::QueueId;
 pub use retry::{RetryDecision, RetryPolicy};
 pub use spool::{Recovery, Spool};
+pub use staged::Staged;

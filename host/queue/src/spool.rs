@@ -39,6 +39,7 @@ use crate::error::SpoolError;
 use crate::files::{io_error, move_if_absent, move_replacing, remove_if_present, write_new};
 use crate::group_commit::{GroupCommit, PendingFile};
 use crate::id::QueueId;
+use crate::staged::Staged;
 use crate::syncer::{DiskSyncer, Syncer};
 
 pub use crate::recovery::Recovery;
@@ -126,55 +127,77 @@ impl Spool {
     /// failed directory sync can keep such a message, which is then
     /// delivered as well as the copy the client sends again.
     pub fn accept(&self, envelope: QueuedEnvelope, data: &[u8], stage: Stage, now: DateTime<Utc>) -> Result<Entry, SpoolError> {
+        let staged = self.stage(envelope, data, stage, now)?;
+        self.commit(staged)
+    }
+
+    /// Writes a new message like [`Spool::accept`] without syncing it, and
+    /// claims its queue id. The message is not part of the queue before
+    /// [`Spool::commit`] succeeds; see [`Staged`].
+    ///
+    /// # Errors
+    ///
+    /// A file step failed, or no free id was found. The files written so
+    /// far are removed again.
+    pub fn stage(&self, envelope: QueuedEnvelope, data: &[u8], stage: Stage, now: DateTime<Utc>) -> Result<Staged, SpoolError> {
         for _ in 0..ID_ATTEMPTS {
             let entry = Entry::new(QueueId::generate(), envelope.clone(), stage, now);
-            let mut created = Vec::new();
-            match self.store_new(&entry, data, &mut created) {
-                Ok(true) => {
-                    self.count.fetch_add(1, Ordering::Relaxed);
-                    return Ok(entry);
-                }
-                Ok(false) => continue,
-                Err(error) => {
-                    discard(&created);
-                    return Err(error);
-                }
+            let metadata_temporary = self.temporary_path(&entry.queue_id, METADATA_EXTENSION);
+            let mut staged = Staged::new(entry, metadata_temporary);
+            if self.write_staged(&mut staged, data)? {
+                return Ok(staged);
             }
+            // The id is taken: dropping `staged` removes what it wrote.
         }
         Err(SpoolError::NoFreeId { attempts: ID_ATTEMPTS })
     }
 
-    /// Writes and syncs the files of the new `entry`, in the order the
-    /// module documentation gives. Returns `Ok(false)` when its id is
-    /// taken. Adds each path it creates to `created`, for the caller to
-    /// remove on an error.
-    fn store_new(&self, entry: &Entry, data: &[u8], created: &mut Vec<PathBuf>) -> Result<bool, SpoolError> {
-        let queue_id = &entry.queue_id;
-        let data_path = self.data_path(queue_id, entry.stage);
-        let data_temporary = self.temporary_path(queue_id, data_extension(entry.stage));
-        created.push(data_temporary.clone());
+    /// Writes the data file of `staged` into place and its metadata into
+    /// `tmp/`. Returns `Ok(false)` when its id is taken.
+    fn write_staged(&self, staged: &mut Staged, data: &[u8]) -> Result<bool, SpoolError> {
+        let queue_id = staged.entry.queue_id.clone();
+        if self.metadata_path(&queue_id).exists() {
+            return Ok(false);
+        }
+
+        let data_path = self.data_path(&queue_id, staged.entry.stage);
+        let data_temporary = self.temporary_path(&queue_id, data_extension(staged.entry.stage));
+        staged.created.push(data_temporary.clone());
         let data_file = write_new(&data_temporary, data)?;
         if !move_if_absent(&data_temporary, &data_path)? {
-            remove_if_present(&data_temporary)?;
             return Ok(false);
         }
-        created.push(data_path.clone());
+        staged.created.push(data_path.clone());
 
-        let metadata_temporary = self.temporary_path(queue_id, METADATA_EXTENSION);
-        created.push(metadata_temporary.clone());
-        let metadata_file = write_new(&metadata_temporary, &entry.to_json())?;
-        let files = vec![PendingFile::new(data_file, data_path.clone()), PendingFile::new(metadata_file, metadata_temporary.clone())];
+        staged.created.push(staged.metadata_temporary.clone());
+        let metadata_file = write_new(&staged.metadata_temporary, &staged.entry.to_json())?;
+        staged.files = vec![PendingFile::new(data_file, data_path), PendingFile::new(metadata_file, staged.metadata_temporary.clone())];
+        Ok(true)
+    }
+
+    /// Syncs the files of a staged message, moves its metadata into place
+    /// and waits for the group commit of the directory, in the order the
+    /// module documentation gives. The message is then safe on disk, as
+    /// after [`Spool::accept`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`Spool::accept`]; [`SpoolError::IdTaken`] when metadata with
+    /// the same id appeared after the stage. The files of the message are
+    /// removed again.
+    pub fn commit(&self, mut staged: Staged) -> Result<Entry, SpoolError> {
+        let files = std::mem::take(&mut staged.files);
         self.commit.sync(files, Vec::new())?;
 
-        let metadata_path = self.metadata_path(queue_id);
-        if !move_if_absent(&metadata_temporary, &metadata_path)? {
-            remove_if_present(&metadata_temporary)?;
-            remove_if_present(&data_path)?;
-            return Ok(false);
+        let metadata_path = self.metadata_path(&staged.entry.queue_id);
+        if !move_if_absent(&staged.metadata_temporary, &metadata_path)? {
+            return Err(SpoolError::IdTaken { queue_id: staged.entry.queue_id.to_string() });
         }
-        created.push(metadata_path);
+        staged.created.push(metadata_path);
         self.commit.sync(Vec::new(), vec![self.root.clone()])?;
-        Ok(true)
+
+        self.count.fetch_add(1, Ordering::Relaxed);
+        Ok(staged.keep())
     }
 
     /// Stores the processed outbound message of `entry` and moves it to
@@ -302,7 +325,7 @@ impl Spool {
 /// Removes the files a failed operation created, the newest first, so
 /// that metadata goes before its data. A failure is logged and not
 /// returned, because the caller returns the error that made it give up.
-fn discard(created: &[PathBuf]) {
+pub(crate) fn discard(created: &[PathBuf]) {
     for path in created.iter().rev() {
         if let Err(error) = remove_if_present(path) {
             tracing::warn!(%error, "file of a failed spool operation left in place");
@@ -404,6 +427,48 @@ mod tests {
             mail_from: "alice@example.com".to_string(),
             rcpt_to: vec!["bob@example.org".to_string()],
         }
+    }
+
+    /// Names of the files in `directory`, without subdirectories.
+    fn file_names(directory: &Path) -> BTreeSet<String> {
+        std::fs::read_dir(directory)
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|item| item.file_type().is_ok_and(|kind| kind.is_file()))
+            .map(|item| item.file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn dropped_stage_removes_its_files() {
+        let directory = tempfile::tempdir().unwrap();
+        let (spool, _) = Spool::open(directory.path()).unwrap();
+
+        let staged = spool.stage(envelope(), b"Subject: x\r\n\r\nbody\r\n", Stage::Received, Utc::now()).unwrap();
+        let queue_id = staged.entry().queue_id.clone();
+        assert!(spool.data_path(&queue_id, Stage::Received).exists(), "stage did not claim the id");
+        drop(staged);
+
+        assert_eq!(file_names(directory.path()), BTreeSet::new());
+        assert_eq!(file_names(&directory.path().join("tmp")), BTreeSet::new());
+        assert_eq!(spool.len(), 0);
+    }
+
+    #[test]
+    fn committed_stage_survives_a_restart() {
+        let directory = tempfile::tempdir().unwrap();
+        let (spool, _) = Spool::open(directory.path()).unwrap();
+
+        let staged = spool.stage(envelope(), b"Subject: x\r\n\r\nbody\r\n", Stage::Received, Utc::now()).unwrap();
+        let not_yet = metadata_names(directory.path());
+        let entry = spool.commit(staged).unwrap();
+        drop(spool);
+        let (reopened, recovery) = Spool::open(directory.path()).unwrap();
+
+        assert_eq!(not_yet, BTreeSet::new(), "metadata was visible before the commit");
+        assert_eq!(reopened.len(), 1);
+        assert_eq!(recovery.entries.iter().map(|found| found.queue_id.clone()).collect::<Vec<_>>(), vec![entry.queue_id.clone()]);
+        assert_eq!(reopened.read_data(&entry).unwrap(), b"Subject: x\r\n\r\nbody\r\n");
     }
 
     #[test]
