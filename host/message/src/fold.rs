@@ -68,13 +68,13 @@ fn fold_at_white_space(line: &[u8]) -> Option<Vec<u8>> {
         if (*byte == b' ' || *byte == b'\t') && index > line_start {
             last_break = Some(index);
         }
-        if index - line_start >= FOLD_AT {
-            if let Some(break_at) = last_break.filter(|position| *position > line_start) {
-                output.extend_from_slice(&line[line_start..break_at]);
-                output.extend_from_slice(b"\r\n");
-                line_start = break_at;
-                last_break = None;
-            }
+        if index - line_start >= FOLD_AT
+            && let Some(break_at) = last_break.filter(|position| *position > line_start)
+        {
+            output.extend_from_slice(&line[line_start..break_at]);
+            output.extend_from_slice(b"\r\n");
+            line_start = break_at;
+            last_break = None;
         }
         if index - line_start >= MAX_LINE_OCTETS {
             return None;

@@ -1,5 +1,7 @@
 //! Parsing raw message data into the gateway's message model.
 
+use std::collections::HashSet;
+
 use mail_parser::{HeaderValue, MessageParser, MimeHeaders, PartType};
 
 use crate::classify::{body_part_ids, classify_parts};
@@ -8,7 +10,7 @@ use crate::defect::Defect;
 use crate::error::ParseError;
 use crate::params::raw_parameter;
 use crate::part::{Disposition, PartId, PartInfo, PartKind, TransferEncoding};
-use crate::repair;
+use crate::repair::{self, HiddenBase64};
 use crate::transfer;
 
 /// The SMTP envelope a message arrived with.
@@ -64,6 +66,12 @@ pub struct ParsedMessage {
 impl ParsedMessage {
     /// Parses `raw` and classifies its parts.
     ///
+    /// `mail-parser` reads only the structure: offsets, header fields, media
+    /// types and which parts are text or HTML bodies. The parse view hides
+    /// base64 from it (see the `repair` module), and the gateway decodes
+    /// every leaf body itself, from `raw`, after `mail-parser`'s message is
+    /// dropped.
+    ///
     /// # Errors
     ///
     /// [`ParseError::Empty`] for empty data, [`ParseError::NoHeaders`] when
@@ -75,79 +83,51 @@ impl ParsedMessage {
         if raw.is_empty() {
             return Err(ParseError::Empty);
         }
-        let prepared = repair::prepare(raw);
-        let raw = prepared.raw;
-        let parse_view = prepared.parse_view.as_deref().unwrap_or(&raw);
+        let mut prepared = repair::prepare(raw);
 
-        // A panic inside the parser must not take the SMTP session down
-        // with it: it becomes an error for this message only.
-        let parsed = std::panic::catch_unwind(|| MessageParser::default().parse(parse_view));
-        let message = parsed.map_err(|_| ParseError::ParserPanicked)?.ok_or(ParseError::NoHeaders)?;
-
-        let headers = message
-            .root_part()
-            .headers
-            .iter()
-            .map(|header| HeaderField {
-                name: header.name().to_string(),
-                value: match header.value() {
-                    HeaderValue::Received(_) | HeaderValue::Empty => {
-                        unfolded_raw_value(&raw, header.offset_start, header.offset_end)
-                    }
-                    value => header_text(value),
-                },
-            })
-            .collect();
-
-        let subject = first_text(&message, "Subject");
-        let message_id = first_text(&message, "Message-ID")
-            .map(|id| trim_angle_brackets(&id))
-            .filter(|id| !id.is_empty());
-        let from = first_address(&message);
-        let date = header_date(&message);
-
-        let mut parts = Vec::with_capacity(message.parts.len());
-        let mut leaves = Vec::new();
-        for (index, part) in message.parts.iter().enumerate() {
-            let mut info = part_info(&raw, &message, index as u32, part)?;
-            let hidden = prepared.opaque_messages.iter().find(|(offset, _)| info.header_range.contains(offset));
-            if let Some((_, media_type)) = hidden {
-                info.content_type.clone_from(media_type);
-            }
-            parts.push(info);
-            if !matches!(part.body, PartType::Multipart(_)) {
-                leaves.push(index);
-            }
+        // `mail-parser` (0.11.9) reads a nested message in place instead of
+        // decoding it first when its transfer encoding is not base64, so a
+        // hidden `base64` can change how it reads the rest of the message.
+        // Such a message, and one that fails to parse, is parsed again with
+        // every field as received.
+        let mut structure = read_structure(&prepared);
+        let had_hidden_base64 = prepared.restore_base64();
+        let read_differently = match &structure {
+            Ok(structure) => structure.has_nested_message,
+            Err(_) => true,
+        };
+        if had_hidden_base64 && read_differently {
+            structure = read_structure(&prepared);
         }
-        assign_parents(&message, &mut parts);
-        let body_ids = body_part_ids(&message);
+        let structure = structure?;
 
+        let raw = prepared.raw;
+        let mut parts = structure.parts;
         let mut defects = prepared.defects;
-        defects.extend(duplicate_headers(&message));
+        defects.extend(structure.duplicate_headers);
         for offset in prepared.missing_separators {
             let owner = parts.iter().find(|part| part.header_range.contains(&offset));
             defects.extend(owner.map(|part| Defect::MissingParameterSeparator { part: part.id }));
         }
 
-        // mail-parser keeps its own decoded copy of every body until it is
-        // dropped. The leaf bodies are decoded from the raw bytes only after
-        // that, so a large attachment is never in memory decoded twice.
-        drop(message);
-        for index in leaves {
+        // `mail-parser`'s message is gone here, with the bodies it decoded
+        // itself (quoted-printable, and base64 in a message parsed again), so
+        // a large body is never in memory decoded twice.
+        for index in structure.leaves {
             if let Some(part) = parts.get_mut(index) {
                 part.content = decode_body(&raw[part.body_range.clone()], part.transfer_encoding);
             }
         }
-        classify_parts(&body_ids, &mut parts);
+        classify_parts(&structure.body_ids, &mut parts);
         defects.extend(parts.iter().flat_map(|part| part_defects(&raw, part)));
 
         Ok(ParsedMessage {
             raw,
-            headers,
-            subject,
-            message_id,
-            from,
-            date,
+            headers: structure.headers,
+            subject: structure.subject,
+            message_id: structure.message_id,
+            from: structure.from,
+            date: structure.date,
             parts,
             defects,
         })
@@ -164,8 +144,122 @@ impl ParsedMessage {
     }
 }
 
+/// The message structure that `mail-parser` reads from the parse view:
+/// everything but the contents of the leaf parts.
+struct Structure {
+    headers: Vec<HeaderField>,
+    subject: Option<String>,
+    message_id: Option<String>,
+    from: Option<String>,
+    date: Option<chrono::DateTime<chrono::Utc>>,
+    /// Every part, with empty content.
+    parts: Vec<PartInfo>,
+    /// Indexes in `parts` of the parts that are no multipart.
+    leaves: Vec<usize>,
+    /// From [`body_part_ids`].
+    body_ids: HashSet<u32>,
+    /// Top-level fields that occur more than once.
+    duplicate_headers: Vec<Defect>,
+    /// Whether `mail-parser` read some part as a `message/rfc822` or
+    /// `message/global` part, which it parses as a nested message.
+    has_nested_message: bool,
+}
+
+/// Runs `mail-parser` on the parse view of `prepared` and collects the
+/// structure.
+///
+/// While `mail-parser`'s message is alive, `prepared.raw` may be the parse
+/// view itself and show hidden `base64` values as `binary`. Only header
+/// fields are read from it here: `Content-Type` and `Content-Disposition`,
+/// which never contain a hidden value, and received and empty fields, which
+/// are read with the hidden values restored.
+fn read_structure(prepared: &repair::Prepared) -> Result<Structure, ParseError> {
+    let raw = prepared.raw.as_slice();
+    let hidden = &prepared.hidden_base64;
+
+    // A panic inside the parser must not take the SMTP session down
+    // with it: it becomes an error for this message only.
+    let parsed = std::panic::catch_unwind(|| MessageParser::default().parse(prepared.parser_input()));
+    let message = parsed.map_err(|_| ParseError::ParserPanicked)?.ok_or(ParseError::NoHeaders)?;
+
+    let headers = message
+        .root_part()
+        .headers
+        .iter()
+        .map(|header| HeaderField { name: header.name().to_string(), value: field_value(raw, hidden, header) })
+        .collect();
+
+    let subject = first_text(&message, "Subject");
+    let message_id = first_text(&message, "Message-ID")
+        .map(|id| trim_angle_brackets(&id))
+        .filter(|id| !id.is_empty());
+    let from = first_address(&message);
+    let date = header_date(&message);
+
+    let mut parts = Vec::with_capacity(message.parts.len());
+    let mut leaves = Vec::new();
+    let mut has_nested_message = false;
+    for (index, part) in message.parts.iter().enumerate() {
+        let mut info = part_info(raw, hidden, &message, index as u32, part)?;
+
+        // `part_info` gives a part without `Content-Type` the type
+        // `message/rfc822` only where `mail-parser` reads it as a message too.
+        // The opaque message types are restored only below, because
+        // `mail-parser` reads those parts as opaque data.
+        let is_message = matches!(info.content_type.as_str(), "message/rfc822" | "message/global");
+        has_nested_message |= is_message || matches!(part.body, PartType::Message(_));
+
+        let hidden_type = prepared.opaque_messages.iter().find(|(offset, _)| info.header_range.contains(offset));
+        if let Some((_, media_type)) = hidden_type {
+            info.content_type.clone_from(media_type);
+        }
+        parts.push(info);
+        if !matches!(part.body, PartType::Multipart(_)) {
+            leaves.push(index);
+        }
+    }
+    assign_parents(&message, &mut parts);
+
+    Ok(Structure {
+        headers,
+        subject,
+        message_id,
+        from,
+        date,
+        parts,
+        leaves,
+        body_ids: body_part_ids(&message),
+        duplicate_headers: duplicate_headers(&message),
+        has_nested_message,
+    })
+}
+
+/// Returns the value of a top-level header field as text, with a hidden
+/// `base64` as received.
+fn field_value(raw: &[u8], hidden: &HiddenBase64, header: &mail_parser::Header<'_>) -> String {
+    let range = header.offset_start as usize..header.offset_end as usize;
+    match header.value() {
+        HeaderValue::Received(_) | HeaderValue::Empty => {
+            let mut bytes = raw.get(range.clone()).unwrap_or_default().to_vec();
+            hidden.restore(&mut bytes, range.start);
+            unfold_raw_value(&bytes)
+        }
+        value => match hidden.original_within(range) {
+            // The field value is this word alone, which the parse view shows
+            // as `binary`.
+            Some(original) if is_transfer_encoding_field(header) => original.to_string(),
+            _ => header_text(value),
+        },
+    }
+}
+
+fn is_transfer_encoding_field(header: &mail_parser::Header<'_>) -> bool {
+    header.name().eq_ignore_ascii_case("Content-Transfer-Encoding")
+}
+
 fn part_info(
     raw: &[u8],
+    hidden: &HiddenBase64,
     message: &mail_parser::Message<'_>,
     index: u32,
     part: &mail_parser::MessagePart<'_>,
@@ -212,11 +306,12 @@ fn part_info(
         .content_id()
         .map(trim_angle_brackets)
         .filter(|id| !id.is_empty());
-    let transfer_encoding = transfer_encoding(part);
+    let transfer_encoding = transfer_encoding(part, hidden);
 
     // Leaf bodies stay empty here: `ParsedMessage::parse` decodes them from
-    // `raw` once mail-parser's copy is gone. Content never comes from
-    // mail-parser, whose input may be the repaired parse view.
+    // `raw` once `mail-parser`'s message is gone. Content never comes from
+    // `mail-parser`, whose input is the parse view, with repaired fields and
+    // base64 bodies it did not decode.
     let content = Vec::new();
 
     Ok(PartInfo {
@@ -265,18 +360,23 @@ fn default_content_type(message: &mail_parser::Message<'_>, index: u32) -> &'sta
     if in_digest { "message/rfc822" } else { "text/plain" }
 }
 
-fn transfer_encoding(part: &mail_parser::MessagePart<'_>) -> TransferEncoding {
-    let value = part
-        .headers
-        .iter()
-        .find(|header| header.name().eq_ignore_ascii_case("Content-Transfer-Encoding"))
-        .map(|header| header_text(header.value()).trim().to_ascii_lowercase());
+/// Reads the encoding from the first `Content-Transfer-Encoding` field of
+/// `part`. A value that the parse view hides counts as `base64`.
+fn transfer_encoding(part: &mail_parser::MessagePart<'_>, hidden: &HiddenBase64) -> TransferEncoding {
+    let Some(header) = part.headers.iter().find(|header| is_transfer_encoding_field(header)) else {
+        return TransferEncoding::SevenBit;
+    };
+    if hidden.original_within(header.offset_start as usize..header.offset_end as usize).is_some() {
+        return TransferEncoding::Base64;
+    }
 
-    match value.as_deref() {
-        Some("base64") => TransferEncoding::Base64,
-        Some("quoted-printable") => TransferEncoding::QuotedPrintable,
-        Some("8bit") => TransferEncoding::EightBit,
-        Some("binary") => TransferEncoding::Binary,
+    let value = header_text(header.value()).trim().to_ascii_lowercase();
+
+    match value.as_str() {
+        "base64" => TransferEncoding::Base64,
+        "quoted-printable" => TransferEncoding::QuotedPrintable,
+        "8bit" => TransferEncoding::EightBit,
+        "binary" => TransferEncoding::Binary,
         _ => TransferEncoding::SevenBit,
     }
 }
@@ -400,8 +500,7 @@ fn unfold(text: &str) -> String {
     text.replace(['\r', '\n'], "")
 }
 
-fn unfolded_raw_value(raw: &[u8], start: u32, end: u32) -> String {
-    let bytes = raw.get(start as usize..end as usize).unwrap_or_default();
+fn unfold_raw_value(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes)
         .split(['\r', '\n'])
         .map(str::trim)

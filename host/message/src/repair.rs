@@ -9,9 +9,9 @@
 //!   delimiter gets the missing blank line, so the delimiter is not read as
 //!   a header line.
 //!
-//! The other repairs only change a copy that `mail-parser` reads (the parse
-//! view). The copy has the same length, so part offsets fit both, and the
-//! message delivered keeps its own bytes:
+//! The other changes apply only to the data that `mail-parser` reads (the
+//! parse view). It has the same length as the message data, so part offsets
+//! fit both, and the message delivered keeps its own bytes:
 //! - in `Content-Type` and `Content-Disposition` fields, a line fold right
 //!   before or after the `=` of a parameter becomes spaces (`mail-parser`
 //!   loses such a value, and with a lost `boundary` it reads a nested
@@ -24,17 +24,35 @@
 //!   message in place, and when the content is no message its header parser
 //!   runs on into the following parts and swallows them. The gateway never
 //!   looks inside a forwarded message, so it reads the part as opaque data
-//!   and restores the type afterwards.
+//!   and restores the type afterwards;
+//! - a `Content-Transfer-Encoding` value `base64` (any case, alone in the
+//!   field apart from white space and folding) becomes
+//!   [`UNDECODED_ENCODING`]. This is no repair: `mail-parser` then returns
+//!   such bodies as they are instead of decoding them, because the gateway
+//!   decodes every body itself. Part offsets stay the same, because
+//!   `mail-parser` (0.11.9) ends a base64 body and a `binary` body at the
+//!   same boundary. It never reports broken base64 as an encoding problem
+//!   now, so it lists a part with broken base64 as a text or HTML body
+//!   exactly when it would list the part with valid base64.
+//!
+//! The parse view is a copy of the message data when a `Content-Type` or
+//! `Content-Disposition` field needs a change. Otherwise it is the message
+//! data itself, with the `base64` values written over, and the parser must
+//! call [`Prepared::restore_base64`] once `mail-parser` is done with it.
+
+use std::ops::Range;
 
 use crate::defect::Defect;
 use crate::params::raw_parameter;
 
 /// The message data prepared for parsing.
 pub(crate) struct Prepared {
-    /// The message data that part offsets refer to and that the rewrite copies.
+    /// The message data that part offsets refer to and that the rewrite
+    /// copies. When `parse_view` is `None`, the values in `hidden_base64` are
+    /// written over here until [`Prepared::restore_base64`] puts them back.
     pub(crate) raw: Vec<u8>,
     /// A copy of `raw` with the same length and repaired header fields, for
-    /// `mail-parser`; `None` when nothing needed a repair.
+    /// `mail-parser`; `None` when no field needed a repair.
     pub(crate) parse_view: Option<Vec<u8>>,
     /// Defects of the whole message.
     pub(crate) defects: Vec<Defect>,
@@ -44,11 +62,96 @@ pub(crate) struct Prepared {
     /// Offsets in `raw` of `Content-Type` fields whose message type the parse
     /// view hides, with that type in lower case.
     pub(crate) opaque_messages: Vec<(usize, String)>,
+    /// `Content-Transfer-Encoding` values `base64` that the parse view shows
+    /// as [`UNDECODED_ENCODING`].
+    pub(crate) hidden_base64: HiddenBase64,
+}
+
+impl Prepared {
+    /// Returns the data for `mail-parser`: the parse view when there is a
+    /// copy, else `raw`.
+    pub(crate) fn parser_input(&self) -> &[u8] {
+        self.parse_view.as_deref().unwrap_or(&self.raw)
+    }
+
+    /// Writes the hidden `base64` values back into `raw` and the parse view,
+    /// so that both show these fields as received, and clears the list.
+    /// Returns whether any value was hidden.
+    pub(crate) fn restore_base64(&mut self) -> bool {
+        let hidden = std::mem::take(&mut self.hidden_base64);
+        hidden.restore(&mut self.raw, 0);
+        if let Some(view) = &mut self.parse_view {
+            hidden.restore(view, 0);
+        }
+        !hidden.values.is_empty()
+    }
+}
+
+/// `Content-Transfer-Encoding` values `base64` that the parse view shows as
+/// [`UNDECODED_ENCODING`].
+#[derive(Debug, Default)]
+pub(crate) struct HiddenBase64 {
+    /// Offset in `raw` and spelling as received of each value, in ascending
+    /// order of offset.
+    values: Vec<(usize, [u8; BASE64.len()])>,
+}
+
+impl HiddenBase64 {
+    /// Returns the spelling as received of the hidden value that starts in
+    /// `range` of `raw`, if there is one.
+    pub(crate) fn original_within(&self, range: Range<usize>) -> Option<&str> {
+        let first = self.values.partition_point(|(offset, _)| *offset < range.start);
+        let (offset, original) = self.values.get(first)?;
+        if *offset >= range.end {
+            return None;
+        }
+        std::str::from_utf8(original).ok()
+    }
+
+    /// Writes [`UNDECODED_ENCODING`] over every value in `data`, a copy of
+    /// `raw` or `raw` itself.
+    fn hide(&self, data: &mut [u8]) {
+        for (offset, _) in &self.values {
+            write_at(data, 0, *offset, UNDECODED_ENCODING);
+        }
+    }
+
+    /// Writes the values as received into `data`, which starts at offset
+    /// `data_start` of `raw`. A value that `data` contains only in part is
+    /// written in part, and data that shows the values as received already
+    /// stays as it is.
+    pub(crate) fn restore(&self, data: &mut [u8], data_start: usize) {
+        let data_end = data_start.saturating_add(data.len());
+        let first = self.values.partition_point(|(offset, _)| offset + BASE64.len() <= data_start);
+        for (offset, original) in self.values.iter().skip(first).take_while(|(offset, _)| *offset < data_end) {
+            write_at(data, data_start, *offset, original);
+        }
+    }
+}
+
+/// Copies `bytes`, which belong at offset `offset` of `raw`, into `data`,
+/// which starts at offset `data_start` of `raw`. Bytes outside `data` are
+/// left out.
+fn write_at(data: &mut [u8], data_start: usize, offset: usize, bytes: &[u8]) {
+    for (index, byte) in bytes.iter().enumerate() {
+        let position = (offset + index).checked_sub(data_start);
+        if let Some(target) = position.and_then(|position| data.get_mut(position)) {
+            *target = *byte;
+        }
+    }
 }
 
 /// Media type that the parse view shows in place of `message/rfc822` and
 /// `message/global`; `message` and `x-whole` have the same length.
 const OPAQUE_MESSAGE_TYPE: &[u8] = b"x-whole";
+
+/// The transfer encoding that `mail-parser` decodes and the gateway hides
+/// from it.
+const BASE64: &[u8; 6] = b"base64";
+
+/// Transfer encoding that the parse view shows in place of [`BASE64`]: it
+/// has the same length, and `mail-parser` returns a `binary` body as it is.
+const UNDECODED_ENCODING: &[u8; 6] = b"binary";
 
 /// Repairs `raw` as the module documentation describes.
 pub(crate) fn prepare(raw: Vec<u8>) -> Prepared {
@@ -61,14 +164,21 @@ pub(crate) fn prepare(raw: Vec<u8>) -> Prepared {
         }
         None => raw,
     };
-    let raw = match insert_blank_line(&raw) {
+    let mut raw = match insert_blank_line(&raw) {
         Some(repaired) => {
             defects.push(Defect::MissingBlankLine);
             repaired
         }
         None => raw,
     };
-    let fields = repair_content_fields(&raw);
+    let mut fields = repair_content_fields(&raw);
+
+    // The base64 values go into the copy when there is one, so that no copy
+    // of the whole message is made only for them.
+    match &mut fields.view {
+        Some(view) => fields.hidden_base64.hide(view),
+        None => fields.hidden_base64.hide(&mut raw),
+    }
 
     Prepared {
         raw,
@@ -76,6 +186,7 @@ pub(crate) fn prepare(raw: Vec<u8>) -> Prepared {
         defects,
         missing_separators: fields.missing_separators,
         opaque_messages: fields.opaque_messages,
+        hidden_base64: fields.hidden_base64,
     }
 }
 
@@ -173,16 +284,19 @@ struct FieldRepairs {
     view: Option<Vec<u8>>,
     missing_separators: Vec<usize>,
     opaque_messages: Vec<(usize, String)>,
+    /// The `base64` values to hide, not yet written into `view`.
+    hidden_base64: HiddenBase64,
 }
 
 /// Repairs `Content-Type` and `Content-Disposition` fields in a copy of
-/// `raw`.
+/// `raw`, and finds the `Content-Transfer-Encoding` values to hide.
 ///
 /// Header blocks are found by their position: the start of the data, and
 /// the lines after a line that starts with `--`, up to the next blank line.
-/// A body line after `--` can pass for a header line here. Repairing it in
+/// A body line after `--` can pass for a header line here. Changing it in
 /// the parse view changes no content, because part content is always taken
-/// from `raw`, and the parser ties findings only to real header blocks.
+/// from `raw` after `raw` is restored, and the parser ties findings only to
+/// real header blocks.
 fn repair_content_fields(raw: &[u8]) -> FieldRepairs {
     let mut repairs = FieldRepairs::default();
     let mut in_header = true;
@@ -201,7 +315,8 @@ fn repair_content_fields(raw: &[u8]) -> FieldRepairs {
 
         let is_content_type = starts_with_ignore_case(content, b"content-type:");
         let is_disposition = starts_with_ignore_case(content, b"content-disposition:");
-        if !is_content_type && !is_disposition {
+        let is_transfer_encoding = starts_with_ignore_case(content, b"content-transfer-encoding:");
+        if !is_content_type && !is_disposition && !is_transfer_encoding {
             continue;
         }
         let continuation_lines = all_lines[index + 1..]
@@ -210,6 +325,14 @@ fn repair_content_fields(raw: &[u8]) -> FieldRepairs {
             .count();
         let field_end = all_lines[index + continuation_lines].end;
         let value_start = line.start + content.iter().position(|byte| *byte == b':').unwrap_or(0) + 1;
+
+        if is_transfer_encoding {
+            if let Some(offset) = sole_base64_value(raw, value_start..field_end) {
+                let original = raw.get(offset..offset + BASE64.len()).and_then(|bytes| bytes.try_into().ok());
+                repairs.hidden_base64.values.extend(original.map(|original| (offset, original)));
+            }
+            continue;
+        }
 
         unfold_around_equals(raw, value_start..field_end, &mut repairs.view);
         if is_content_type {
@@ -242,6 +365,19 @@ fn hide_message_type(raw: &[u8], value: std::ops::Range<usize>, view: &mut Optio
     let copy = view.get_or_insert_with(|| raw.to_vec());
     copy[start..start + OPAQUE_MESSAGE_TYPE.len()].copy_from_slice(OPAQUE_MESSAGE_TYPE);
     Some(media_type)
+}
+
+/// Returns the offset of the value [`BASE64`] (any case) when it is the only
+/// word in the field value at `value` and a line end follows the field.
+/// `mail-parser` reads exactly such a value as `base64`: it reads a field
+/// that the end of the data cuts off as empty.
+fn sole_base64_value(raw: &[u8], value: Range<usize>) -> Option<usize> {
+    let start = skip_white_space(raw, value.start, value.end);
+    let end = start + BASE64.len();
+    let word = raw.get(start..end)?;
+    let alone = end <= value.end && skip_white_space(raw, end, value.end) == value.end;
+    let line_end_follows = raw.get(value.end..)?.iter().find(|byte| **byte != b'\r') == Some(&b'\n');
+    (alone && line_end_follows && word.eq_ignore_ascii_case(BASE64)).then_some(start)
 }
 
 fn starts_with_ignore_case(line: &[u8], prefix: &[u8]) -> bool {
@@ -400,5 +536,93 @@ mod tests {
 
         let other = b"Content-Type: message/delivery-status\r\n\r\n";
         assert_eq!(repair_content_fields(other).view, None);
+    }
+
+    #[test]
+    fn base64_hidden_in_raw_without_copy() {
+        let raw = b"Content-Type: text/plain\r\nContent-Transfer-Encoding: Base64\r\n\r\nSGk=\r\n"
+            .to_vec();
+
+        let mut prepared = prepare(raw.clone());
+
+        assert!(prepared.parse_view.is_none());
+        assert_eq!(
+            prepared.raw,
+            b"Content-Type: text/plain\r\nContent-Transfer-Encoding: binary\r\n\r\nSGk=\r\n"
+        );
+        assert_eq!(
+            prepared.hidden_base64.original_within(26..60),
+            Some("Base64")
+        );
+        assert!(prepared.restore_base64());
+        assert_eq!(prepared.raw, raw);
+        assert_eq!(prepared.hidden_base64.original_within(0..raw.len()), None);
+        assert!(!prepared.restore_base64());
+    }
+
+    #[test]
+    fn base64_hidden_in_existing_copy() {
+        let raw = b"Content-Type: text/plain; name=\r\n a\r\nContent-Transfer-Encoding: BASE64\r\n\r\nSGk=\r\n".to_vec();
+
+        let mut prepared = prepare(raw.clone());
+
+        assert_eq!(prepared.raw, raw);
+        let view = prepared.parse_view.clone().unwrap();
+        assert_eq!(view, b"Content-Type: text/plain; name=   a\r\nContent-Transfer-Encoding: binary\r\n\r\nSGk=\r\n");
+        assert!(prepared.restore_base64());
+        assert_eq!(prepared.raw, raw);
+        assert_eq!(prepared.parse_view.unwrap(), b"Content-Type: text/plain; name=   a\r\nContent-Transfer-Encoding: BASE64\r\n\r\nSGk=\r\n");
+    }
+
+    #[test]
+    fn only_sole_base64_value_hidden() {
+        let hidden = [
+            ("Content-Transfer-Encoding: base64\r\n", 27),
+            ("content-transfer-encoding:bAsE64 \t\r\n", 26),
+            ("Content-Transfer-Encoding:\r\n \tbase64\r\n \r\n", 30),
+            ("Content-Transfer-Encoding: base64\r\r\n", 27),
+        ];
+        for (field, offset) in hidden {
+            let raw = format!("Subject: s\r\n{field}\r\nbody\r\n");
+            let values = repair_content_fields(raw.as_bytes()).hidden_base64.values;
+            assert_eq!(values.len(), 1, "{field:?}");
+            assert_eq!(values[0].0, 12 + offset, "{field:?}");
+            assert!(values[0].1.eq_ignore_ascii_case(b"base64"), "{field:?}");
+        }
+
+        let not_hidden = [
+            "Content-Transfer-Encoding: base64 (comment)\r\n\r\n",
+            "Content-Transfer-Encoding: x-base64\r\n\r\n",
+            "Content-Transfer-Encoding: base64x\r\n\r\n",
+            "Content-Transfer-Encoding: base\r\n 64\r\n\r\n",
+            "Content-Transfer-Encoding: =?us-ascii?q?base64?=\r\n\r\n",
+            "X-Content-Transfer-Encoding: base64\r\n\r\n",
+            "Subject: s\r\n\r\nContent-Transfer-Encoding: base64\r\n",
+            "Content-Transfer-Encoding: base64",
+        ];
+        for raw in not_hidden {
+            assert!(
+                repair_content_fields(raw.as_bytes())
+                    .hidden_base64
+                    .values
+                    .is_empty(),
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn base64_restored_in_part_of_data() {
+        let hidden = HiddenBase64 {
+            values: vec![(4, *b"BASE64"), (20, *b"base64")],
+        };
+
+        let mut data = *b"xxxxxxxxxx";
+        hidden.restore(&mut data, 6);
+        assert_eq!(&data, b"SE64xxxxxx");
+
+        let mut data = *b"xxxxxxxx";
+        hidden.restore(&mut data, 19);
+        assert_eq!(&data, b"xbase64x");
     }
 }
