@@ -12,6 +12,8 @@
 #   ATTACHMENT   decoded size of a PDF attachment per message (default 0)
 #   WORKERS      queue workers of the gateway (default 16)
 #   PROFILE      cargo profile to build (default release)
+#   BIN_DIR      directory with prebuilt mailgate and mailgate-load binaries;
+#                when set, nothing is built (to compare two versions)
 #   EXTRA_TOML   extra lines appended to the gateway's [smtp] section
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,9 +25,13 @@ attachment=${ATTACHMENT:-0}
 profile=${PROFILE:-release}
 workers=${WORKERS:-16}
 
-cargo build --profile "$profile" -p mailgate -p mailgate-load
-target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-bin_dir="$target_dir/$([ "$profile" = dev ] && echo debug || echo "$profile")"
+if [ -n "${BIN_DIR:-}" ]; then
+    bin_dir=$BIN_DIR
+else
+    cargo build --profile "$profile" -p mailgate -p mailgate-load
+    target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+    bin_dir="$target_dir/$([ "$profile" = dev ] && echo debug || echo "$profile")"
+fi
 
 work=$(mktemp -d)
 gateway_pid=

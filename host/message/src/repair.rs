@@ -197,7 +197,7 @@ fn is_bare_line_feed(data: &[u8], index: usize) -> bool {
 /// Returns `raw` with every bare LF turned into CR LF, or `None` when it has
 /// none.
 fn to_crlf(raw: &[u8]) -> Option<Vec<u8>> {
-    let bare = (0..raw.len()).filter(|index| is_bare_line_feed(raw, *index)).count();
+    let bare = memchr::memchr_iter(b'\n', raw).filter(|index| is_bare_line_feed(raw, *index)).count();
     if bare == 0 {
         return None;
     }
@@ -212,30 +212,48 @@ fn to_crlf(raw: &[u8]) -> Option<Vec<u8>> {
     Some(converted)
 }
 
-/// One line of CR LF data: `start..end` without the line end.
+/// One line of CR LF data: `start..end` without the line end, and `next`,
+/// the start of the following line.
 struct Line {
     start: usize,
     end: usize,
+    next: usize,
+}
+
+/// Returns the line that starts at `start`, or `None` at the end of `data`.
+fn line_at(data: &[u8], start: usize) -> Option<Line> {
+    if start >= data.len() {
+        return None;
+    }
+
+    let next = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |offset| start + offset + 1);
+    let mut end = next;
+    if end > start && data[end - 1] == b'\n' {
+        end -= 1;
+    }
+    if end > start && data[end - 1] == b'\r' {
+        end -= 1;
+    }
+    Some(Line { start, end, next })
 }
 
 fn lines(data: &[u8]) -> impl Iterator<Item = Line> + '_ {
     let mut position = 0;
     std::iter::from_fn(move || {
-        if position >= data.len() {
-            return None;
-        }
-        let start = position;
-        let next = data[start..].iter().position(|byte| *byte == b'\n').map_or(data.len(), |offset| start + offset + 1);
-        let mut end = next;
-        if end > start && data[end - 1] == b'\n' {
-            end -= 1;
-        }
-        if end > start && data[end - 1] == b'\r' {
-            end -= 1;
-        }
-        position = next;
-        Some(Line { start, end })
+        let line = line_at(data, position)?;
+        position = line.next;
+        Some(line)
     })
+}
+
+/// Returns the start of the next line at or after `position` that starts
+/// with `--`, or `None` when there is none.
+fn next_dash_line(data: &[u8], position: usize) -> Option<usize> {
+    let rest = data.get(position..)?;
+    if rest.starts_with(b"--") {
+        return Some(position);
+    }
+    memchr::memmem::find(rest, b"\n--").map(|offset| position + offset + 1)
 }
 
 /// Returns whether `line` starts a header field: a name of printable ASCII
@@ -299,17 +317,16 @@ struct FieldRepairs {
 /// real header blocks.
 fn repair_content_fields(raw: &[u8]) -> FieldRepairs {
     let mut repairs = FieldRepairs::default();
-    let mut in_header = true;
+    let mut position = 0;
 
-    let all_lines: Vec<Line> = lines(raw).collect();
-    for (index, line) in all_lines.iter().enumerate() {
+    while let Some(line) = line_at(raw, position) {
+        position = line.next;
         let content = &raw[line.start..line.end];
         if content.is_empty() {
-            in_header = false;
-            continue;
-        }
-        if !in_header {
-            in_header = content.starts_with(b"--");
+            // A body follows. Only a line that starts with `--` ends it, and
+            // a header block starts after that line.
+            let Some(dashes) = next_dash_line(raw, position) else { break };
+            position = line_at(raw, dashes).map_or(raw.len(), |delimiter| delimiter.next);
             continue;
         }
 
@@ -319,11 +336,15 @@ fn repair_content_fields(raw: &[u8]) -> FieldRepairs {
         if !is_content_type && !is_disposition && !is_transfer_encoding {
             continue;
         }
-        let continuation_lines = all_lines[index + 1..]
-            .iter()
-            .take_while(|next| matches!(raw.get(next.start), Some(b' ' | b'\t')) && next.end > next.start)
-            .count();
-        let field_end = all_lines[index + continuation_lines].end;
+        let mut field_end = line.end;
+        let mut continuation = line.next;
+        while let Some(next) = line_at(raw, continuation)
+            && matches!(raw.get(next.start), Some(b' ' | b'\t'))
+            && next.end > next.start
+        {
+            field_end = next.end;
+            continuation = next.next;
+        }
         let value_start = line.start + content.iter().position(|byte| *byte == b':').unwrap_or(0) + 1;
 
         if is_transfer_encoding {

@@ -9,82 +9,130 @@ use crate::part::TransferEncoding;
 /// Maximum length of an encoded line, in characters without CR LF (RFC 2045).
 const MAX_ENCODED_LINE: usize = 76;
 
-/// Base64 characters decoded in one step by [`decode_base64`]: a multiple
-/// of 4, so that each step decodes whole groups.
+/// Encoded bytes gathered before [`decode_base64`] decodes them in one
+/// step.
 const DECODE_BLOCK: usize = 64 * 1024;
 
 /// Decodes base64 leniently: characters outside the alphabet (line breaks,
 /// spaces, `=`) are skipped, and a truncated final group is decoded as far
 /// as it goes. The result equals decoding all alphabet characters at once.
 ///
-/// A line of whole groups without padding, the usual case, is decoded as it
-/// is. Other lines go through a block of alphabet characters that is
-/// decoded every [`DECODE_BLOCK`] characters, so that no filtered copy of
-/// the whole input is made.
+/// The lines, without their line ends, are gathered into blocks of about
+/// [`DECODE_BLOCK`] bytes. A block of alphabet characters only, the usual
+/// case, is decoded as it is; any other block is filtered first. No
+/// filtered copy of the whole input is made.
 pub(crate) fn decode_base64(encoded: &[u8]) -> Vec<u8> {
-    let engine = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new()
-            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
-            .with_decode_allow_trailing_bits(true),
-    );
-    let mut decoded = Vec::with_capacity(encoded.len() / 4 * 3 + 3);
-    let mut block = Vec::with_capacity(DECODE_BLOCK);
+    let mut decoder = LenientDecoder::new(encoded.len());
+    let mut position = 0;
 
-    for line in encoded.split(|byte| *byte == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if block.len() % 4 == 0 && line.len() % 4 == 0 && line.last() != Some(&b'=') {
-            // The block contains whole groups, so decoding it before the
-            // line gives the same bytes as decoding it later.
-            if !block.is_empty() && engine.decode_vec(&block, &mut decoded).is_err() {
+    while position < encoded.len() {
+        let end = memchr::memchr(b'\n', &encoded[position..]).map_or(encoded.len(), |offset| position + offset);
+        let line = &encoded[position..end];
+        position = end + 1;
+
+        for piece in line.strip_suffix(b"\r").unwrap_or(line).chunks(DECODE_BLOCK) {
+            decoder.block.extend_from_slice(piece);
+            if decoder.block.len() >= DECODE_BLOCK && !decoder.decode_block(false) {
                 return Vec::new();
             }
-            block.clear();
-            let length = decoded.len();
-            if engine.decode_vec(line, &mut decoded).is_ok() {
-                continue;
-            }
-            // Not only alphabet characters: filter them below.
-            decoded.truncate(length);
-        }
-
-        for run in line.split(|byte| !is_base64_alphabet(*byte)) {
-            let mut rest = run;
-            while !rest.is_empty() {
-                let copied = rest.len().min(DECODE_BLOCK - block.len());
-                block.extend_from_slice(&rest[..copied]);
-                rest = &rest[copied..];
-                if block.len() == DECODE_BLOCK {
-                    // Only alphabet characters in whole groups: no error.
-                    if engine.decode_vec(&block, &mut decoded).is_err() {
-                        return Vec::new();
-                    }
-                    block.clear();
-                }
-            }
         }
     }
 
-    if block.len() % 4 == 1 {
-        // A single character left over carries fewer than 8 bits: no byte.
-        block.pop();
-    }
-    if engine.decode_vec(&block, &mut decoded).is_err() {
+    if !decoder.decode_block(true) {
         return Vec::new();
     }
-    decoded
+    decoder.decoded
+}
+
+/// State of [`decode_base64`].
+struct LenientDecoder {
+    engine: base64::engine::GeneralPurpose,
+    decoded: Vec<u8>,
+    /// Encoded bytes not decoded yet.
+    block: Vec<u8>,
+    /// Alphabet characters filtered from earlier blocks that did not fill a
+    /// whole group, decoded with the next block.
+    filtered: Vec<u8>,
+}
+
+impl LenientDecoder {
+    fn new(encoded_length: usize) -> LenientDecoder {
+        let engine = base64::engine::GeneralPurpose::new(
+            &base64::alphabet::STANDARD,
+            base64::engine::GeneralPurposeConfig::new()
+                .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+                .with_decode_allow_trailing_bits(true),
+        );
+        LenientDecoder {
+            engine,
+            decoded: Vec::with_capacity(encoded_length / 4 * 3 + 3),
+            block: Vec::with_capacity(2 * DECODE_BLOCK),
+            filtered: Vec::new(),
+        }
+    }
+
+    /// Decodes the whole groups of the block, or everything when `last`.
+    /// Returns `false` when the base64 engine fails, which filtered input
+    /// never makes it do.
+    fn decode_block(&mut self, last: bool) -> bool {
+        let whole = if last { self.block.len() } else { self.block.len() / 4 * 4 };
+        let plain = self.filtered.is_empty() && whole % 4 != 1 && memchr::memchr(b'=', &self.block[..whole]).is_none();
+        if plain {
+            // Without `=`, the engine fails on any byte outside the alphabet.
+            let length = self.decoded.len();
+            if self.engine.decode_vec(&self.block[..whole], &mut self.decoded).is_ok() {
+                self.block.drain(..whole);
+                return true;
+            }
+            self.decoded.truncate(length);
+        }
+
+        let block = std::mem::take(&mut self.block);
+        self.filtered.extend(block.iter().copied().filter(|byte| is_base64_alphabet(*byte)));
+        self.block = block;
+        self.block.clear();
+        let mut whole = self.filtered.len() / 4 * 4;
+        if last {
+            if self.filtered.len() % 4 == 1 {
+                // A single character left over carries fewer than 8 bits: no byte.
+                self.filtered.pop();
+            }
+            whole = self.filtered.len();
+        }
+        if self.engine.decode_vec(&self.filtered[..whole], &mut self.decoded).is_err() {
+            return false;
+        }
+        self.filtered.drain(..whole);
+        true
+    }
 }
 
 fn is_base64_alphabet(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || byte == b'+' || byte == b'/'
 }
 
+/// Bytes checked at once by [`is_valid_base64`]. Within a block every byte
+/// is checked without an early exit, so the compiler can use vector
+/// instructions.
+const VALIDATE_BLOCK: usize = 64;
+
 /// Returns whether `encoded` has only base64 alphabet characters, `=`
 /// padding and white space.
 pub(crate) fn is_valid_base64(encoded: &[u8]) -> bool {
     encoded
-        .iter()
-        .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/' | b'=' | b' ' | b'\t' | b'\r' | b'\n'))
+        .chunks(VALIDATE_BLOCK)
+        .all(|block| block.iter().fold(true, |valid, byte| valid & is_base64_text(*byte)))
+}
+
+/// Returns whether `byte` may appear in base64 text: the alphabet, `=` and
+/// white space. Written without branches, see [`VALIDATE_BLOCK`].
+fn is_base64_text(byte: u8) -> bool {
+    let upper = byte.wrapping_sub(b'A') < 26;
+    let lower = byte.wrapping_sub(b'a') < 26;
+    let digit = byte.wrapping_sub(b'0') < 10;
+    let symbol = (byte == b'+') | (byte == b'/') | (byte == b'=');
+    let space = (byte == b' ') | (byte == b'\t') | (byte == b'\r') | (byte == b'\n');
+    upper | lower | digit | symbol | space
 }
 
 /// Decodes quoted-printable, keeping malformed escapes as they are.
@@ -209,6 +257,24 @@ mod tests {
     }
 
     #[test]
+    fn base64_text_bytes_match_the_alphabet() {
+        for byte in 0..=u8::MAX {
+            let expected = byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/' | b'=' | b' ' | b'\t' | b'\r' | b'\n');
+            assert_eq!(is_base64_text(byte), expected, "byte {byte}");
+        }
+    }
+
+    #[test]
+    fn invalid_byte_found_in_any_block() {
+        let mut encoded = b"QUJD".repeat(100);
+        assert!(is_valid_base64(&encoded));
+
+        encoded[250] = b'!';
+
+        assert!(!is_valid_base64(&encoded));
+    }
+
+    #[test]
     fn base64_decode_missing_padding() {
         assert_eq!(decode_base64(b"aGVsbG8"), b"hello");
     }
@@ -256,6 +322,18 @@ mod tests {
             assert_eq!(decode_base64(&encoded), decode_base64_at_once(&encoded), "case {case} with noise");
             assert_eq!(decode_base64(&single_line), content, "case {case} as one line");
             assert_eq!(decode_base64(&encode(&content, TransferEncoding::Base64)), content, "case {case} wrapped");
+        }
+    }
+
+    #[test]
+    fn base64_one_noisy_block_matches_decoding_at_once() {
+        let content: Vec<u8> = (0..3 * DECODE_BLOCK).map(|index| (index * 7 % 251) as u8).collect();
+        let clean = encode(&content, TransferEncoding::Base64);
+
+        for (offset, noise) in [(10, b'='), (DECODE_BLOCK + 3, b'*'), (2 * DECODE_BLOCK - 1, b' '), (clean.len() - 3, b'A')] {
+            let mut noisy = clean.clone();
+            noisy.insert(offset, noise);
+            assert_eq!(decode_base64(&noisy), decode_base64_at_once(&noisy), "{:?} at {offset}", noise as char);
         }
     }
 
