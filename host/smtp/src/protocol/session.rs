@@ -90,6 +90,9 @@ enum Mode {
 struct Transaction {
     mail_from: String,
     rcpt_to: Vec<String>,
+    /// `SIZE=` of MAIL FROM in bytes, at most `max_message_size` because
+    /// MAIL rejects a larger value.
+    declared_size: Option<u64>,
 }
 
 /// State of one SMTP session.
@@ -434,6 +437,7 @@ impl Session {
         self.transaction = Some(Transaction {
             mail_from: reverse_path,
             rcpt_to: Vec::new(),
+            declared_size,
         });
         Reply::new(250, "2.1.0", "sender OK")
     }
@@ -463,20 +467,30 @@ impl Session {
         Event::Reply(recipient_ok())
     }
 
+    /// Starts reading the data. With `SIZE=` on MAIL FROM, memory for the
+    /// message is reserved up front, at most `max_message_size` bytes.
     fn data(&mut self) -> Reply {
-        let has_recipients = self
+        let Some(transaction) = self
             .transaction
             .as_ref()
-            .is_some_and(|transaction| !transaction.rcpt_to.is_empty());
-        if !has_recipients {
+            .filter(|transaction| !transaction.rcpt_to.is_empty())
+        else {
             return Reply::new(503, "5.5.1", "send RCPT first");
-        }
+        };
 
-        self.mode = Mode::Data(DataReceiver::with_limits(DataLimits {
+        let mut receiver = DataReceiver::with_limits(DataLimits {
             max_message_size: self.config.max_message_size,
             max_header_size: self.config.max_header_size,
             max_line_length: self.config.max_data_line_length,
-        }));
+        });
+        // NOTE: the reservation is made before any data arrives, so a client
+        // that declares a large `SIZE=` and then sends little still makes the
+        // session allocate up to `max_message_size`.
+        if let Some(declared_size) = transaction.declared_size {
+            receiver.reserve(usize::try_from(declared_size).unwrap_or(usize::MAX));
+        }
+
+        self.mode = Mode::Data(receiver);
         Reply::plain(354, "End data with <CR><LF>.<CR><LF>")
     }
 }

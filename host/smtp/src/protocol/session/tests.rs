@@ -238,6 +238,37 @@ fn declared_size_over_limit() {
     assert_eq!(replies[2], "250 2.1.0 sender OK");
 }
 
+/// Returns the capacity of the message buffer while the session is in DATA.
+fn data_capacity(session: &Session) -> Option<usize> {
+    match &session.mode {
+        Mode::Data(receiver) => Some(receiver.capacity()),
+        _ => None,
+    }
+}
+
+#[test]
+fn declared_size_reserves_buffer() {
+    let cases: [(&[u8], usize); 4] = [
+        (b"MAIL FROM:<a@test.example> SIZE=80\r\n", 80),
+        (b"MAIL FROM:<a@test.example> SIZE=100\r\n", 100),
+        (b"MAIL FROM:<a@test.example> SIZE=0\r\n", 0),
+        (b"MAIL FROM:<a@test.example>\r\n", 0),
+    ];
+
+    for (mail, expected) in cases {
+        let mut session = Session::new(config());
+        let mut input = b"EHLO c\r\n".to_vec();
+        input.extend_from_slice(mail);
+        input.extend_from_slice(b"RCPT TO:<b@test.example>\r\nDATA\r\n");
+
+        let (replies, _) = run(&mut session, &input);
+
+        let label = String::from_utf8_lossy(mail);
+        assert_eq!(codes(&replies), ["250", "250", "250", "354"], "{label:?}");
+        assert_eq!(data_capacity(&session), Some(expected), "{label:?}");
+    }
+}
+
 #[test]
 fn too_many_recipients() {
     let mut session = Session::new(config());
