@@ -1,6 +1,7 @@
 //! Feeds arbitrary bytes to the DATA receiver, whole and split in two, and
-//! checks that both give the same result, that stored bytes stay within the
-//! message size limit and that nothing after the end marker is consumed.
+//! checks that both give the same result, that stored and allocated bytes
+//! stay within the message size limit and that nothing after the end marker
+//! is consumed.
 
 #![no_main]
 
@@ -23,6 +24,7 @@ fuzz_target!(|input: &[u8]| {
     let whole_progress = whole.feed(data);
     assert!(whole_progress.consumed <= data.len());
     assert!(whole.stored() <= LIMITS.max_message_size);
+    assert!(whole.capacity() <= LIMITS.max_message_size);
     if whole_progress.complete {
         assert_eq!(whole.feed(b"more").consumed, 0);
         assert!(
@@ -37,6 +39,7 @@ fuzz_target!(|input: &[u8]| {
         consumed += pieces.feed(&data[split..]).consumed;
     }
     assert!(pieces.stored() <= LIMITS.max_message_size);
+    assert!(pieces.capacity() <= LIMITS.max_message_size);
 
     assert_eq!(consumed, whole_progress.consumed);
     assert_eq!(pieces.finish(), whole.finish());

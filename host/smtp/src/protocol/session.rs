@@ -463,6 +463,9 @@ impl Session {
         Event::Reply(recipient_ok())
     }
 
+    /// Starts reading the data. The message buffer grows with the data
+    /// received, not with the `SIZE=` a client declared, so a client that
+    /// declares much and sends little holds no memory for it.
     fn data(&mut self) -> Reply {
         let has_recipients = self
             .transaction

@@ -51,31 +51,39 @@ impl LineMeter {
     }
 
     /// Measures stored bytes and returns the first limit they exceed.
+    ///
+    /// The result does not depend on how the bytes are split between calls:
+    /// the limit exceeded at the earliest byte wins, and when one byte
+    /// exceeds both, the line limit wins.
     pub fn observe(&mut self, bytes: &[u8], limits: &DataLimits) -> Option<DataError> {
+        // After the header only the line limit applies. When the current line
+        // plus all these bytes fits in it, no line can exceed it, and only the
+        // length of the last line is needed.
+        if !self.in_header && self.line_length.saturating_add(bytes.len()) <= limits.max_line_length
+        {
+            self.line_length = match memchr::memrchr(b'\n', bytes) {
+                Some(lf) => bytes.len() - (lf + 1),
+                None => self.line_length + bytes.len(),
+            };
+            return None;
+        }
+
         let mut rest = bytes;
 
         while !rest.is_empty() {
-            let (segment, ends_line) = match rest.iter().position(|&b| b == b'\n') {
-                Some(lf) => (&rest[..=lf], true),
-                None => (rest, false),
-            };
-            rest = &rest[segment.len()..];
+            let segment_length = memchr::memchr(b'\n', rest).map_or(rest.len(), |lf| lf + 1);
+            let (segment, after) = rest.split_at(segment_length);
+            let ends_line = segment.ends_with(b"\n");
+            rest = after;
 
-            self.line_length = self.line_length.saturating_add(segment.len());
-            self.line_is_blank &= segment.iter().all(|&b| b == b'\r' || b == b'\n');
-            if self.line_length > limits.max_line_length {
-                return Some(DataError::LineTooLong {
-                    limit: limits.max_line_length,
-                });
+            if let Some(error) = self.first_exceeded(segment.len(), limits) {
+                return Some(error);
             }
+            self.line_length = self.line_length.saturating_add(segment.len());
 
             if self.in_header {
                 self.header_size = self.header_size.saturating_add(segment.len());
-                if self.header_size > limits.max_header_size {
-                    return Some(DataError::HeaderTooLarge {
-                        limit: limits.max_header_size,
-                    });
-                }
+                self.line_is_blank &= segment.iter().all(|&b| b == b'\r' || b == b'\n');
             }
 
             if ends_line {
@@ -88,6 +96,31 @@ impl LineMeter {
         }
 
         None
+    }
+
+    /// Returns the limit that `length` more bytes of the current line exceed
+    /// first, in the order of the bytes.
+    fn first_exceeded(&self, length: usize, limits: &DataLimits) -> Option<DataError> {
+        // Each room is the index, within the new bytes, of the first byte
+        // beyond that limit.
+        let line_room = limits.max_line_length.saturating_sub(self.line_length);
+        let header_room = if self.in_header {
+            limits.max_header_size.saturating_sub(self.header_size)
+        } else {
+            usize::MAX
+        };
+
+        if line_room < length && line_room <= header_room {
+            Some(DataError::LineTooLong {
+                limit: limits.max_line_length,
+            })
+        } else if header_room < length {
+            Some(DataError::HeaderTooLarge {
+                limit: limits.max_header_size,
+            })
+        } else {
+            None
+        }
     }
 }
 
@@ -161,6 +194,70 @@ mod tests {
 
         assert_eq!(
             measure(input, limits(20, 100)),
+            Some(DataError::HeaderTooLarge { limit: 20 })
+        );
+    }
+
+    #[test]
+    fn long_multiline_input_matches_bytewise() {
+        let mut input = Vec::new();
+        for number in 1..=30 {
+            input.extend_from_slice(format!("X-Field-{number}: ").as_bytes());
+            input.extend_from_slice(&vec![b'v'; number * 3]);
+            input.extend_from_slice(if number % 4 == 0 { b"\n" } else { b"\r\n" });
+        }
+        input.extend_from_slice(b"\r\n");
+        let header_size = input.len();
+        for number in 0..2000 {
+            let line_end: &[u8] = match number % 5 {
+                0 => b"\n",
+                1 => b"\r\r\n",
+                _ => b"\r\n",
+            };
+            let text = vec![b'a' + (number % 26) as u8; number % 150];
+            let (first, second) = text.split_at(text.len() / 2);
+            input.extend_from_slice(first);
+            if number % 11 == 0 {
+                input.push(b'\r');
+            }
+            input.extend_from_slice(second);
+            input.extend_from_slice(line_end);
+        }
+        let cases = [
+            (limits(usize::MAX, usize::MAX), None),
+            (limits(header_size, 152), None),
+            (
+                limits(header_size - 1, 152),
+                Some(DataError::HeaderTooLarge {
+                    limit: header_size - 1,
+                }),
+            ),
+            (
+                limits(usize::MAX, 151),
+                Some(DataError::LineTooLong { limit: 151 }),
+            ),
+        ];
+
+        for (limits, expected) in cases {
+            assert_eq!(measure(&input, limits), expected, "{limits:?}");
+
+            for chunk_size in [2, 7, 64, 1000] {
+                let mut meter = LineMeter::new();
+                let chunked = input
+                    .chunks(chunk_size)
+                    .find_map(|chunk| meter.observe(chunk, &limits));
+                assert_eq!(chunked, expected, "chunks of {chunk_size}, {limits:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn header_limit_before_line_limit_in_one_line() {
+        let mut input = b"Subject: x\r\n".to_vec();
+        input.extend_from_slice(&[b'h'; 50]);
+
+        assert_eq!(
+            measure(&input, limits(20, 40)),
             Some(DataError::HeaderTooLarge { limit: 20 })
         );
     }

@@ -253,9 +253,11 @@ fn too_many_recipients() {
 fn oversized_message_then_next_transaction() {
     let mut session = Session::new(config());
     let mut input = b"HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<b@test.example>\r\nDATA\r\n".to_vec();
-    input.extend_from_slice(&[b'x'; 200]);
+    // An empty header and short lines, so that only the size limit is exceeded.
+    input.extend_from_slice(b"\r\n");
+    input.extend_from_slice(&b"xxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n".repeat(7));
     input.extend_from_slice(
-        b"\r\n.\r\nMAIL FROM:<>\r\nRCPT TO:<b@test.example>\r\nDATA\r\nsmall\r\n.\r\n",
+        b".\r\nMAIL FROM:<>\r\nRCPT TO:<b@test.example>\r\nDATA\r\nsmall\r\n.\r\n",
     );
 
     let (replies, messages) = run(&mut session, &input);
