@@ -11,6 +11,7 @@ mod body_notice;
 mod classify;
 mod date;
 mod defect;
+mod early_decode;
 mod error;
 mod fields;
 mod fold;

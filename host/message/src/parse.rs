@@ -7,6 +7,7 @@ use mail_parser::{HeaderValue, MessageParser, MimeHeaders, PartType};
 use crate::classify::{body_part_ids, classify_parts};
 use crate::date::header_date;
 use crate::defect::Defect;
+use crate::early_decode::{self, EarlyBodies};
 use crate::error::ParseError;
 use crate::params::raw_parameter;
 use crate::part::{Disposition, PartId, PartInfo, PartKind, TransferEncoding};
@@ -69,8 +70,9 @@ impl ParsedMessage {
     /// `mail-parser` reads only the structure: offsets, header fields, media
     /// types and which parts are text or HTML bodies. The parse view hides
     /// base64 from it (see the `repair` module), and the gateway decodes
-    /// every leaf body itself, from `raw`, after `mail-parser`'s message is
-    /// dropped.
+    /// every leaf body itself, from `raw`: large base64 bodies on a second
+    /// thread while `mail-parser` runs (see the `early_decode` module), the
+    /// others after `mail-parser`'s message is dropped.
     ///
     /// # Errors
     ///
@@ -85,12 +87,15 @@ impl ParsedMessage {
         }
         let mut prepared = repair::prepare(raw);
 
+        // Large base64 bodies are decoded on a second thread meanwhile (see
+        // the `early_decode` module).
+        let (mut structure, mut early) = read_structure_and_decode(&prepared);
+
         // `mail-parser` (0.11.9) reads a nested message in place instead of
         // decoding it first when its transfer encoding is not base64, so a
         // hidden `base64` can change how it reads the rest of the message.
         // Such a message, and one that fails to parse, is parsed again with
         // every field as received.
-        let mut structure = read_structure(&prepared);
         let had_hidden_base64 = prepared.restore_base64();
         let read_differently = match &structure {
             Ok(structure) => structure.has_nested_message,
@@ -113,13 +118,25 @@ impl ParsedMessage {
         // `mail-parser`'s message is gone here, with the bodies it decoded
         // itself (quoted-printable, and base64 in a message parsed again), so
         // a large body is never in memory decoded twice.
+        let mut valid_base64 = HashSet::new();
         for index in structure.leaves {
-            if let Some(part) = parts.get_mut(index) {
-                part.content = decode_body(&raw[part.body_range.clone()], part.transfer_encoding);
+            let Some(part) = parts.get_mut(index) else { continue };
+            let early_body = match part.transfer_encoding {
+                TransferEncoding::Base64 => early.take(&raw, &part.body_range),
+                _ => None,
+            };
+            match early_body {
+                Some((content, valid)) => {
+                    part.content = content;
+                    if valid {
+                        valid_base64.insert(part.id);
+                    }
+                }
+                None => part.content = decode_body(&raw[part.body_range.clone()], part.transfer_encoding),
             }
         }
         classify_parts(&structure.body_ids, &mut parts);
-        defects.extend(parts.iter().flat_map(|part| part_defects(&raw, part)));
+        defects.extend(parts.iter().flat_map(|part| part_defects(&raw, part, valid_base64.contains(&part.id))));
 
         Ok(ParsedMessage {
             raw,
@@ -163,6 +180,26 @@ struct Structure {
     /// Whether `mail-parser` read some part as a `message/rfc822` or
     /// `message/global` part, which it parses as a nested message.
     has_nested_message: bool,
+}
+
+/// Runs [`read_structure`] and, on a second thread at the same time,
+/// decodes the large base64 bodies guessed from the hidden fields. Without
+/// such a body, or when no thread can be started, nothing is decoded early.
+fn read_structure_and_decode(prepared: &repair::Prepared) -> (Result<Structure, ParseError>, EarlyBodies) {
+    let raw = prepared.raw.as_slice();
+    let guesses = early_decode::guess_bodies(raw, prepared.hidden_base64.offsets());
+    if guesses.is_empty() {
+        return (read_structure(prepared), EarlyBodies::default());
+    }
+
+    std::thread::scope(|scope| {
+        let decoder = std::thread::Builder::new()
+            .name("early-decode".to_string())
+            .spawn_scoped(scope, || early_decode::decode(raw, &guesses));
+        let structure = read_structure(prepared);
+        let early = decoder.ok().and_then(|decoder| decoder.join().ok()).unwrap_or_default();
+        (structure, early)
+    })
 }
 
 /// Runs `mail-parser` on the parse view of `prepared` and collects the
@@ -412,8 +449,9 @@ fn duplicate_headers(message: &mail_parser::Message<'_>) -> Vec<Defect> {
         .collect()
 }
 
-/// Defects of one part's content.
-fn part_defects(raw: &[u8], part: &PartInfo) -> Vec<Defect> {
+/// Defects of one part's content. `valid_base64` tells that its base64
+/// text was checked and found valid already.
+fn part_defects(raw: &[u8], part: &PartInfo, valid_base64: bool) -> Vec<Defect> {
     let mut defects = Vec::new();
     if part.kind == PartKind::Container {
         return defects;
@@ -423,7 +461,7 @@ fn part_defects(raw: &[u8], part: &PartInfo) -> Vec<Defect> {
     if is_message && !looks_like_message(&part.content) {
         defects.push(Defect::NotAMessage { part: part.id });
     }
-    if part.transfer_encoding == TransferEncoding::Base64 && !transfer::is_valid_base64(&raw[part.body_range.clone()]) {
+    if part.transfer_encoding == TransferEncoding::Base64 && !valid_base64 && !transfer::is_valid_base64(&raw[part.body_range.clone()]) {
         defects.push(Defect::InvalidBase64 { part: part.id });
     }
     defects

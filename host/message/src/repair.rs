@@ -97,6 +97,11 @@ pub(crate) struct HiddenBase64 {
 }
 
 impl HiddenBase64 {
+    /// Returns the offsets in `raw` of the hidden values, in ascending order.
+    pub(crate) fn offsets(&self) -> impl Iterator<Item = usize> + '_ {
+        self.values.iter().map(|(offset, _)| *offset)
+    }
+
     /// Returns the spelling as received of the hidden value that starts in
     /// `range` of `raw`, if there is one.
     pub(crate) fn original_within(&self, range: Range<usize>) -> Option<&str> {

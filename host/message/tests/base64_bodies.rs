@@ -357,3 +357,65 @@ fn corpus_raw_unchanged_by_parse() {
         }
     }
 }
+
+/// Decodes base64 the way the gateway does: every alphabet character, all
+/// others skipped, a truncated final group as far as it goes.
+fn lenient_decode(encoded: &[u8]) -> Vec<u8> {
+    let alphabet: Vec<u8> = encoded.iter().copied().filter(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/')).collect();
+    let whole = alphabet.len() - alphabet.len() % 4;
+    let mut decoded = STANDARD.decode(&alphabet[..whole]).unwrap();
+    let rest = &alphabet[whole..];
+    if rest.len() >= 2 {
+        let engine = base64::engine::GeneralPurpose::new(
+            &base64::alphabet::STANDARD,
+            base64::engine::GeneralPurposeConfig::new()
+                .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+                .with_decode_allow_trailing_bits(true),
+        );
+        decoded.extend(engine.decode(rest).unwrap());
+    }
+    decoded
+}
+
+#[test]
+fn large_bodies_decoded_like_small_ones() {
+    // Above the size from which bodies are decoded on a second thread.
+    let content: Vec<u8> = (0..1_200_000u32).map(|index| (index.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let encoded = base64_lines(&content);
+    let field = "Content-Transfer-Encoding: base64";
+    let multipart = "Content-Type: multipart/mixed; boundary=\"b\"";
+    let cases = [
+        ("clean", encoded.clone(), true),
+        ("junk character", encoded.replacen("A", "A*", 1), false),
+        ("dashes inside", encoded.replacen("\r\n", "\r\n--not-the-boundary\r\n", 3), false),
+        ("white space at the end", format!("{encoded}  \r\n\r\n"), true),
+        ("one long line", encoded.replace("\r\n", "") + "\r\n", true),
+    ];
+
+    for (label, body, valid) in cases {
+        let raw = attachment_message(multipart, field, &body);
+        let message = parse(&raw);
+        let attachment = message.attachments().next().unwrap_or_else(|| panic!("{label}: no attachment"));
+
+        let expected = lenient_decode(&raw[attachment.body_range.clone()]);
+        assert_eq!(attachment.content.len(), expected.len(), "{label}: length");
+        assert!(attachment.content == expected, "{label}: content differs");
+        let reported = message.defects.iter().any(|defect| matches!(defect, Defect::InvalidBase64 { .. }));
+        assert_eq!(reported, !valid, "{label}: invalid base64 reported");
+    }
+}
+
+#[test]
+fn large_body_without_closing_boundary() {
+    let content: Vec<u8> = (0..1_100_000u32).map(|index| (index % 251) as u8).collect();
+    let raw = format!(
+        "From: a@example.com\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n{}",
+        base64_lines(&content)
+    )
+    .into_bytes();
+
+    let message = parse(&raw);
+
+    assert!(message.parts[0].content == content, "content differs");
+    assert!(message.defects.is_empty(), "{:?}", message.defects);
+}
