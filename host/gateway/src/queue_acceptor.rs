@@ -1,8 +1,9 @@
 //! The SMTP handler of after-queue mode: it writes each message to the
 //! spool and replies 250 with the queue id once the message is on disk.
 //!
-//! The queue runner gets the message as soon as its files are written, so
-//! its processing overlaps the spool's sync (see `queued.rs`).
+//! The queue runner gets the message as soon as the spool has given it a
+//! queue id, so its processing overlaps the spool's write and sync (see
+//! `queued.rs`).
 
 use std::sync::Arc;
 
@@ -51,13 +52,9 @@ impl MessageHandler for QueueAcceptor {
                 rcpt_to: message.rcpt_to,
             };
             let size = message.data.len();
-            let data = message.data;
-            let staging = Arc::clone(&spool);
-            let staged = tokio::task::spawn_blocking(move || {
-                staging.stage(envelope, &data, Stage::Received, Utc::now()).map(|staged| (staged, data))
-            })
-            .await;
-            let (staged, data) = match staged {
+            let claiming = Arc::clone(&spool);
+            let staged = tokio::task::spawn_blocking(move || claiming.stage(envelope, Stage::Received, Utc::now())).await;
+            let mut staged = match staged {
                 Ok(Ok(staged)) => staged,
                 Ok(Err(error)) => return spool_failure(&error),
                 Err(error) => return spool_failure(&error),
@@ -66,15 +63,20 @@ impl MessageHandler for QueueAcceptor {
             let entry = staged.entry().clone();
             let queue_id = entry.queue_id.clone();
             tracing::Span::current().record("queue_id", queue_id.as_str());
+            let data = Arc::new(message.data);
+            let (report_written, written) = oneshot::channel();
             let (report_commit, committed) = oneshot::channel();
-            if runner.send(Queued::fresh(entry, data, committed)).is_err() {
+            if runner.send(Queued::fresh(entry, Arc::clone(&data), written, committed)).is_err() {
                 tracing::warn!("the queue runner has stopped; the message stays in the spool until the next start");
             }
 
-            // The report goes from the blocking task, so that it matches the
+            // The reports go from the blocking task, so that they match the
             // spool even when this session is dropped meanwhile.
             let stored = tokio::task::spawn_blocking(move || {
-                let stored = spool.commit(staged);
+                let written = spool.write(&mut staged, &data);
+                drop(data);
+                let _ = report_written.send(());
+                let stored = written.and_then(|()| spool.commit(staged));
                 let _ = report_commit.send(stored.is_ok());
                 stored
             })

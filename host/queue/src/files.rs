@@ -21,6 +21,16 @@ pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> Result<File, SpoolError> {
     Ok(file)
 }
 
+/// Creates the new, empty file `path` and returns it, or `None` when `path`
+/// exists.
+pub(crate) fn create_if_absent(path: &Path) -> Result<Option<File>, SpoolError> {
+    match OpenOptions::new().write(true).create_new(true).open(path) {
+        Ok(file) => Ok(Some(file)),
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(None),
+        Err(error) => Err(io_error("create", path)(error)),
+    }
+}
+
 /// Moves `temporary` to `target` unless `target` exists. Returns `Ok(false)`
 /// and leaves `temporary` in place when it does. An error means that
 /// `target` was not created.

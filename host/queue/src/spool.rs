@@ -5,7 +5,7 @@
 //! | path | content |
 //! |---|---|
 //! | `<id>.json` | the [`Entry`]; its presence makes the message part of the queue |
-//! | `<id>.msg` | the message as received |
+//! | `<id>.msg` | the message as received, written in place: it is created empty to claim the id |
 //! | `<id>.out` | the processed outbound message, from [`Stage::Processed`] on |
 //! | `tmp/` | files being written; a file left here by a crash is removed at start |
 //! | `corrupt/` | metadata that could not be read, moved aside with its data and a `.error` file |
@@ -36,7 +36,9 @@ use chrono::{DateTime, Utc};
 
 use crate::entry::{Entry, QueuedEnvelope, Stage};
 use crate::error::SpoolError;
-use crate::files::{io_error, move_if_absent, move_replacing, remove_if_present, write_new};
+use std::io::Write;
+
+use crate::files::{create_if_absent, io_error, move_if_absent, move_replacing, remove_if_present, write_new};
 use crate::group_commit::{GroupCommit, PendingFile};
 use crate::id::QueueId;
 use crate::staged::Staged;
@@ -127,52 +129,58 @@ impl Spool {
     /// failed directory sync can keep such a message, which is then
     /// delivered as well as the copy the client sends again.
     pub fn accept(&self, envelope: QueuedEnvelope, data: &[u8], stage: Stage, now: DateTime<Utc>) -> Result<Entry, SpoolError> {
-        let staged = self.stage(envelope, data, stage, now)?;
+        let mut staged = self.stage(envelope, stage, now)?;
+        self.write(&mut staged, data)?;
         self.commit(staged)
     }
 
-    /// Writes a new message like [`Spool::accept`] without syncing it, and
-    /// claims its queue id. The message is not part of the queue before
-    /// [`Spool::commit`] succeeds; see [`Staged`].
+    /// Claims a queue id for a new message by creating its empty data file,
+    /// the first step of [`Spool::accept`]. The message is not part of the
+    /// queue before [`Spool::write`] and [`Spool::commit`] succeed; see
+    /// [`Staged`].
     ///
     /// # Errors
     ///
-    /// A file step failed, or no free id was found. The files written so
-    /// far are removed again.
-    pub fn stage(&self, envelope: QueuedEnvelope, data: &[u8], stage: Stage, now: DateTime<Utc>) -> Result<Staged, SpoolError> {
+    /// The data file cannot be created, or no free id was found.
+    pub fn stage(&self, envelope: QueuedEnvelope, stage: Stage, now: DateTime<Utc>) -> Result<Staged, SpoolError> {
         for _ in 0..ID_ATTEMPTS {
             let entry = Entry::new(QueueId::generate(), envelope.clone(), stage, now);
-            let metadata_temporary = self.temporary_path(&entry.queue_id, METADATA_EXTENSION);
-            let mut staged = Staged::new(entry, metadata_temporary);
-            if self.write_staged(&mut staged, data)? {
-                return Ok(staged);
+            if self.metadata_path(&entry.queue_id).exists() {
+                continue;
             }
-            // The id is taken: dropping `staged` removes what it wrote.
+
+            let data_path = self.data_path(&entry.queue_id, stage);
+            let Some(data_file) = create_if_absent(&data_path)? else { continue };
+            let metadata_temporary = self.temporary_path(&entry.queue_id, METADATA_EXTENSION);
+            return Ok(Staged::new(entry, data_file, data_path, metadata_temporary));
         }
         Err(SpoolError::NoFreeId { attempts: ID_ATTEMPTS })
     }
 
-    /// Writes the data file of `staged` into place and its metadata into
-    /// `tmp/`. Returns `Ok(false)` when its id is taken.
-    fn write_staged(&self, staged: &mut Staged, data: &[u8]) -> Result<bool, SpoolError> {
-        let queue_id = staged.entry.queue_id.clone();
-        if self.metadata_path(&queue_id).exists() {
-            return Ok(false);
-        }
-
-        let data_path = self.data_path(&queue_id, staged.entry.stage);
-        let data_temporary = self.temporary_path(&queue_id, data_extension(staged.entry.stage));
-        staged.created.push(data_temporary.clone());
-        let data_file = write_new(&data_temporary, data)?;
-        if !move_if_absent(&data_temporary, &data_path)? {
-            return Ok(false);
-        }
-        staged.created.push(data_path.clone());
+    /// Writes `data` into the data file of `staged` and its metadata into
+    /// `tmp/`, without syncing them.
+    ///
+    /// # Errors
+    ///
+    /// A file step failed, or `staged` was written before. Dropping
+    /// `staged` then removes its files.
+    pub fn write(&self, staged: &mut Staged, data: &[u8]) -> Result<(), SpoolError> {
+        let Some(mut data_file) = staged.data_file.take() else {
+            return Err(SpoolError::Io {
+                operation: "write",
+                path: staged.data_path.clone(),
+                source: std::io::Error::other("the staged message was written before"),
+            });
+        };
+        data_file.write_all(data).map_err(io_error("write", &staged.data_path))?;
 
         staged.created.push(staged.metadata_temporary.clone());
         let metadata_file = write_new(&staged.metadata_temporary, &staged.entry.to_json())?;
-        staged.files = vec![PendingFile::new(data_file, data_path), PendingFile::new(metadata_file, staged.metadata_temporary.clone())];
-        Ok(true)
+        staged.files = vec![
+            PendingFile::new(data_file, staged.data_path.clone()),
+            PendingFile::new(metadata_file, staged.metadata_temporary.clone()),
+        ];
+        Ok(())
     }
 
     /// Syncs the files of a staged message, moves its metadata into place
@@ -444,7 +452,8 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let (spool, _) = Spool::open(directory.path()).unwrap();
 
-        let staged = spool.stage(envelope(), b"Subject: x\r\n\r\nbody\r\n", Stage::Received, Utc::now()).unwrap();
+        let mut staged = spool.stage(envelope(), Stage::Received, Utc::now()).unwrap();
+        spool.write(&mut staged, b"Subject: x\r\n\r\nbody\r\n").unwrap();
         let queue_id = staged.entry().queue_id.clone();
         assert!(spool.data_path(&queue_id, Stage::Received).exists(), "stage did not claim the id");
         drop(staged);
@@ -459,7 +468,8 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let (spool, _) = Spool::open(directory.path()).unwrap();
 
-        let staged = spool.stage(envelope(), b"Subject: x\r\n\r\nbody\r\n", Stage::Received, Utc::now()).unwrap();
+        let mut staged = spool.stage(envelope(), Stage::Received, Utc::now()).unwrap();
+        spool.write(&mut staged, b"Subject: x\r\n\r\nbody\r\n").unwrap();
         let not_yet = metadata_names(directory.path());
         let entry = spool.commit(staged).unwrap();
         drop(spool);

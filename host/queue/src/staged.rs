@@ -1,13 +1,19 @@
-//! A new message whose files are written but not durable yet: the first
-//! half of [`Spool::accept`](crate::Spool::accept).
+//! A new message whose files are not durable yet: [`Spool::accept`] in
+//! three steps.
 //!
-//! [`Spool::stage`](crate::Spool::stage) writes the files and claims the
-//! queue id; [`Spool::commit`](crate::Spool::commit) syncs them and makes
-//! the message part of the queue. Between the two the caller may already
-//! work on the message from memory, but it must not report the message as
-//! accepted, write anything for it to the spool, or deliver it before the
-//! commit succeeded.
+//! [`Spool::stage`] claims the queue id by creating the empty data file,
+//! [`Spool::write`] writes the message and its metadata, and
+//! [`Spool::commit`] syncs them and makes the message part of the queue.
+//! Once the id is claimed the caller may already work on the message from
+//! memory, but it must not report the message as accepted, write anything
+//! else for it to the spool, or deliver it before the commit succeeded.
+//!
+//! [`Spool::accept`]: crate::Spool::accept
+//! [`Spool::stage`]: crate::Spool::stage
+//! [`Spool::write`]: crate::Spool::write
+//! [`Spool::commit`]: crate::Spool::commit
 
+use std::fs::File;
 use std::path::PathBuf;
 
 use crate::entry::Entry;
@@ -18,7 +24,12 @@ use crate::group_commit::PendingFile;
 #[derive(Debug)]
 pub struct Staged {
     pub(crate) entry: Entry,
-    /// The data file and the metadata, open for their sync.
+    /// The empty data file, until [`Spool::write`](crate::Spool::write)
+    /// fills it.
+    pub(crate) data_file: Option<File>,
+    /// Path of the data file, at its final name.
+    pub(crate) data_path: PathBuf,
+    /// The data file and the metadata once written, open for their sync.
     pub(crate) files: Vec<PendingFile>,
     /// Path of the metadata in `tmp/`, until the commit moves it.
     pub(crate) metadata_temporary: PathBuf,
@@ -27,13 +38,9 @@ pub struct Staged {
 }
 
 impl Staged {
-    pub(crate) fn new(entry: Entry, metadata_temporary: PathBuf) -> Staged {
-        Staged {
-            entry,
-            files: Vec::new(),
-            metadata_temporary,
-            created: Vec::new(),
-        }
+    pub(crate) fn new(entry: Entry, data_file: File, data_path: PathBuf, metadata_temporary: PathBuf) -> Staged {
+        let created = vec![data_path.clone()];
+        Staged { entry, data_file: Some(data_file), data_path, files: Vec::new(), metadata_temporary, created }
     }
 
     /// Returns the entry the message gets once committed, with its queue id.
