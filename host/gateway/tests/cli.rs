@@ -2,7 +2,7 @@
 //! as its README says, and `mailgate rule test` on a sample message.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
@@ -130,4 +130,17 @@ fn history_list_and_show() {
     let (success, _, stderr) = mailgate(&["history", "--config", config, "list", "--outcome", "lost"]);
     assert!(!success);
     assert!(stderr.contains("unknown outcome `lost`"), "{stderr}");
+
+    // Output into a pipe that is closed already, as with `| head`.
+    let mut closed_pipe = Command::new(env!("CARGO_BIN_EXE_mailgate"))
+        .args(["history", "--config", config, "show", "0a1b2c3d4e5f"])
+        .env("MAILGATE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(closed_pipe.stdout.take());
+    let output = closed_pipe.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
