@@ -136,27 +136,12 @@ async fn main() -> std::process::ExitCode {
         .init();
 
     let cli = Cli::parse();
-    if !matches!(cli.command, Command::Run { .. } | Command::Vault { .. }) {
-        end_quietly_on_closed_output();
-    }
     match execute(cli.command).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", error_chain(&error));
             std::process::ExitCode::FAILURE
         }
-    }
-}
-
-/// Makes a command that prints a report end quietly when its output pipe
-/// closes, as in `mailgate history list | head`, like other Unix tools.
-/// Rust starts programs with SIGPIPE ignored, so printing to a closed pipe
-/// would panic instead. The servers keep ignoring it.
-fn end_quietly_on_closed_output() {
-    // SAFETY: `signal` only changes the process's disposition of SIGPIPE to
-    // the default action; it installs no handler code.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

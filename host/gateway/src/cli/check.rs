@@ -118,7 +118,7 @@ pub async fn run(config_path: Option<&Path>, timeout_secs: u64) -> Result<()> {
 /// Prints a diagnosis as soon as it is known, so a slow check does not hide
 /// the results before it.
 fn report(diagnoses: &mut Vec<Diagnosis>, diagnosis: Diagnosis) {
-    println!("{diagnosis}");
+    outln!("{diagnosis}");
     diagnoses.push(diagnosis);
 }
 
@@ -126,10 +126,10 @@ fn summarize(diagnoses: &[Diagnosis]) -> Result<()> {
     let failed = diagnoses.iter().filter(|diagnosis| !diagnosis.passed()).count();
 
     if failed == 0 {
-        println!("all {} checks passed", diagnoses.len());
+        outln!("all {} checks passed", diagnoses.len());
         Ok(())
     } else {
-        println!("{failed} of {} checks failed", diagnoses.len());
+        outln!("{failed} of {} checks failed", diagnoses.len());
         bail!("{failed} of {} checks failed; see the FAIL lines above", diagnoses.len())
     }
 }

@@ -86,9 +86,9 @@ pub async fn list(config_path: Option<&Path>, filters: ListFilters) -> Result<()
 
     let total = store.count(query.clone()).await?;
     let messages = store.query(query).await?;
-    println!("{:<12}  {:<20}  {:<17}  {:<28}  {:<28}  {}", "QUEUE ID", "RECEIVED (UTC)", "OUTCOME", "SENDER", "RECIPIENTS", "SUBJECT");
+    outln!("{:<12}  {:<20}  {:<17}  {:<28}  {:<28}  {}", "QUEUE ID", "RECEIVED (UTC)", "OUTCOME", "SENDER", "RECIPIENTS", "SUBJECT");
     for message in &messages {
-        println!(
+        outln!(
             "{:<12}  {:<20}  {:<17}  {:<28}  {:<28}  {}",
             message.queue_id,
             message.received_at.format("%Y-%m-%d %H:%M:%S"),
@@ -98,7 +98,7 @@ pub async fn list(config_path: Option<&Path>, filters: ListFilters) -> Result<()
             message.subject.as_deref().unwrap_or("")
         );
     }
-    println!("{} of {total} matching message(s) shown", messages.len());
+    outln!("{} of {total} matching message(s) shown", messages.len());
     Ok(())
 }
 
@@ -113,17 +113,17 @@ pub async fn show(config_path: Option<&Path>, id: &str) -> Result<()> {
 }
 
 fn print_record(record: &MessageRecord) {
-    println!("queue id:     {}", record.queue_id);
-    println!("received:     {} from {}", record.received_at.to_rfc3339(), record.client_address);
-    println!("sender:       {}", if record.mail_from.is_empty() { "<>" } else { &record.mail_from });
-    println!("recipients:   {}", record.rcpt_to.join(", "));
-    println!("subject:      {}", record.subject.as_deref().unwrap_or("-"));
-    println!("message id:   {}", record.message_id.as_deref().unwrap_or("-"));
-    println!("size:         {} bytes", record.size);
-    println!("rule set:     {}", record.rule_set_id.as_deref().unwrap_or("-"));
-    println!("outcome:      {}", describe_outcome(&record.outcome));
+    outln!("queue id:     {}", record.queue_id);
+    outln!("received:     {} from {}", record.received_at.to_rfc3339(), record.client_address);
+    outln!("sender:       {}", if record.mail_from.is_empty() { "<>" } else { &record.mail_from });
+    outln!("recipients:   {}", record.rcpt_to.join(", "));
+    outln!("subject:      {}", record.subject.as_deref().unwrap_or("-"));
+    outln!("message id:   {}", record.message_id.as_deref().unwrap_or("-"));
+    outln!("size:         {} bytes", record.size);
+    outln!("rule set:     {}", record.rule_set_id.as_deref().unwrap_or("-"));
+    outln!("outcome:      {}", describe_outcome(&record.outcome));
 
-    println!("rules:");
+    outln!("rules:");
     for result in &record.rule_results {
         let status = match &result.status {
             RuleStatus::NotMatched => "not matched".to_string(),
@@ -131,12 +131,12 @@ fn print_record(record: &MessageRecord) {
             RuleStatus::Ran { actions } => actions.join("; "),
             RuleStatus::Failed { error } => format!("FAILED: {error}"),
         };
-        println!("  {:<24} {status}", result.rule);
+        outln!("  {:<24} {status}", result.rule);
     }
 
-    println!("attachments:");
+    outln!("attachments:");
     if record.attachments.is_empty() {
-        println!("  none removed or uploaded");
+        outln!("  none removed or uploaded");
     }
     for attachment in &record.attachments {
         let upload = match &attachment.upload {
@@ -146,25 +146,25 @@ fn print_record(record: &MessageRecord) {
             }
             UploadStatus::NotUploaded => "removed, not uploaded".to_string(),
         };
-        println!("  part {:<3} {} ({} bytes): {upload}", attachment.part_id, attachment.file_name, attachment.size);
+        outln!("  part {:<3} {} ({} bytes): {upload}", attachment.part_id, attachment.file_name, attachment.size);
         if !attachment.folder.is_empty() {
-            println!("           folder {}", attachment.folder);
+            outln!("           folder {}", attachment.folder);
         }
     }
 
     if !record.part_verdicts.is_empty() {
-        println!("scan verdicts:");
+        outln!("scan verdicts:");
     }
     for verdict in &record.part_verdicts {
         let name = verdict.file_name.as_deref().unwrap_or("(no name)");
         let sanitized = if verdict.sanitized { ", sanitized" } else { "" };
-        println!("  part {:<3} {name} ({}): {}{sanitized}", verdict.part_id, verdict.content_type, verdict.verdict);
+        outln!("  part {:<3} {name} ({}): {}{sanitized}", verdict.part_id, verdict.content_type, verdict.verdict);
     }
 
     if !record.defects.is_empty() {
-        println!("defects:");
+        outln!("defects:");
         for defect in &record.defects {
-            println!("  {defect}");
+            outln!("  {defect}");
         }
     }
 }

@@ -33,8 +33,8 @@ pub fn run(rule: Option<&str>, config_path: Option<&Path>, message_path: &Path) 
 
     let engine = RuleEngine::new()?;
     let rule_set = RuleSet::load(&engine, &config)?;
-    println!("message: {}", message_path.display());
-    println!("rule set: {}", rule_set.id());
+    outln!("message: {}", message_path.display());
+    outln!("rule set: {}", rule_set.id());
     print_parts(&message);
 
     let mut plan = Plan::default();
@@ -44,23 +44,23 @@ pub fn run(rule: Option<&str>, config_path: Option<&Path>, message_path: &Path) 
         let stage = input.stage();
         for configured in rule_set.rules() {
             let rule = &configured.rule;
-            println!();
-            println!("rule `{}` (sha256 {}), {}", rule.name(), &rule.digest()[..16], stage_name(stage));
+            outln!();
+            outln!("rule `{}` (sha256 {}), {}", rule.name(), &rule.digest()[..16], stage_name(stage));
             if !configured.conditions.matches(&envelope, Direction::Inbound) {
-                println!("  skipped: its match conditions do not select this message");
+                outln!("  skipped: its match conditions do not select this message");
                 continue;
             }
             match rule.evaluate(input) {
-                Ok(actions) if actions.is_empty() => println!("  no actions"),
+                Ok(actions) if actions.is_empty() => outln!("  no actions"),
                 Ok(actions) => {
                     for action in &actions {
-                        println!("  {action}");
+                        outln!("  {action}");
                     }
                     plan.add(rule.name(), actions, &message, stage);
                 }
                 Err(failure) => {
                     let policy = rule.definition().on_failure;
-                    println!("  FAILED: {failure} (on_failure: {policy:?})");
+                    outln!("  FAILED: {failure} (on_failure: {policy:?})");
                     match policy {
                         FailurePolicy::TemporaryFailure => {
                             temporary_failure.get_or_insert_with(|| rule.name().to_string());
@@ -76,11 +76,11 @@ pub fn run(rule: Option<&str>, config_path: Option<&Path>, message_path: &Path) 
         }
     }
 
-    println!();
+    outln!();
     match temporary_failure {
         Some(rule) => {
-            println!("summary:");
-            println!("  the message would get a temporary failure (451) because rule `{rule}` failed");
+            outln!("summary:");
+            outln!("  the message would get a temporary failure (451) because rule `{rule}` failed");
         }
         None => print_summary(&message, &plan),
     }
@@ -110,9 +110,9 @@ fn rule_config(rule: &str) -> Result<RuleConfig> {
 }
 
 fn print_parts(message: &ParsedMessage) {
-    println!("parts:");
+    outln!("parts:");
     for part in &message.parts {
-        println!(
+        outln!(
             "  {:>3}  {:<12} {:<40} {:>9} B  {}",
             part.id.0,
             format!("{:?}", part.kind),
@@ -124,15 +124,15 @@ fn print_parts(message: &ParsedMessage) {
 }
 
 fn print_summary(message: &ParsedMessage, plan: &Plan) {
-    println!("summary:");
+    outln!("summary:");
     if let Some((rule, reason)) = &plan.block {
-        println!("  the message would be rejected with 550 by rule `{rule}`: {reason}");
-        println!("  nothing would be uploaded or delivered");
+        outln!("  the message would be rejected with 550 by rule `{rule}`: {reason}");
+        outln!("  nothing would be uploaded or delivered");
         return;
     }
     if plan.is_empty() && !plan.link && plan.sanitize.is_empty() && plan.skip_scan.is_empty() {
-        println!("  the message would be delivered unchanged, unless the scan blocks an attachment");
-        println!("  (a dry run neither scans nor sanitizes, so actions that depend on verdicts do not show)");
+        outln!("  the message would be delivered unchanged, unless the scan blocks an attachment");
+        outln!("  (a dry run neither scans nor sanitizes, so actions that depend on verdicts do not show)");
         return;
     }
 
@@ -149,18 +149,18 @@ fn print_summary(message: &ParsedMessage, plan: &Plan) {
             _ => "uploaded (kept in the message) as",
         };
         let name = if uploaded { names.assign(part) } else { String::new() };
-        println!("  part {}: {verb} {name}", part.id.0);
+        outln!("  part {}: {verb} {name}", part.id.0);
     }
     for part in &plan.skip_scan {
-        println!("  part {}: not scanned by the gateway", part.0);
+        outln!("  part {}: not scanned by the gateway", part.0);
     }
     for part in &plan.sanitize {
-        println!("  part {}: sanitized when the sanitizer supports its type", part.0);
+        outln!("  part {}: sanitized when the sanitizer supports its type", part.0);
     }
     if plan.link && !plan.upload.is_empty() {
-        println!("  a notice with {} link(s) would be added to the text and HTML bodies", plan.upload.len());
+        outln!("  a notice with {} link(s) would be added to the text and HTML bodies", plan.upload.len());
     }
     for (position, text) in &plan.notes {
-        println!("  a notice at the {} of the bodies: {}", format!("{position:?}").to_lowercase(), text.lines().next().unwrap_or_default());
+        outln!("  a notice at the {} of the bodies: {}", format!("{position:?}").to_lowercase(), text.lines().next().unwrap_or_default());
     }
 }
