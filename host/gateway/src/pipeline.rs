@@ -143,6 +143,9 @@ impl Pipeline {
         let message_id = message.message_id.clone().unwrap_or_default();
         tracing::Span::current().record("message_id", message_id.as_str());
         tracing::info!(size = message.raw.len(), parts = message.parts.len(), ?direction, "message received");
+        for defect in &message.defects {
+            tracing::info!(%defect, "message defect repaired or skipped");
+        }
 
         let stage = RuleStage { rule_set: &rule_set, message: &message, envelope: &envelope, direction };
         let mut plan = stage.run(None, report).await?;

@@ -3,7 +3,7 @@
 /// Prints a line of a command's report to standard output, like
 /// `println!`. When the output is a pipe that was closed, as in
 /// `mailgate history list | head`, the command ends with success instead of
-/// panicking; any other write error ends it with a message and failure.
+/// panicking. Any other write error ends it with a message and failure.
 macro_rules! outln {
     ($($argument:tt)*) => {{
         use std::io::Write as _;
