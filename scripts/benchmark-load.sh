@@ -25,13 +25,7 @@ attachment=${ATTACHMENT:-0}
 profile=${PROFILE:-release}
 workers=${WORKERS:-16}
 
-if [ -n "${BIN_DIR:-}" ]; then
-    bin_dir=$BIN_DIR
-else
-    cargo build --profile "$profile" -p mailgate -p mailgate-load
-    target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-    bin_dir="$target_dir/$([ "$profile" = dev ] && echo debug || echo "$profile")"
-fi
+. scripts/benchmark-binaries.sh
 
 work=$(mktemp -d)
 gateway_pid=

@@ -51,13 +51,7 @@ case "$mode" in
     *) echo "MODE must be after-queue or before-queue, not '$mode'" >&2; exit 2 ;;
 esac
 
-if [ -n "${BIN_DIR:-}" ]; then
-    bin_dir=$BIN_DIR
-else
-    cargo build --profile "$profile" -p mailgate -p mailgate-load
-    target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-    bin_dir="$target_dir/$([ "$profile" = dev ] && echo debug || echo "$profile")"
-fi
+. scripts/benchmark-binaries.sh
 
 work=$(mktemp -d)
 gateway_pid=

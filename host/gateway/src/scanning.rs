@@ -9,7 +9,7 @@
 //! | verdict | effect |
 //! |---|---|
 //! | clean | none |
-//! | blocked | the part is removed and named in the notice with the reason; it is uploaded only when a rule asks for `upload-blocked` |
+//! | blocked | the part is removed and named in the notice with the reason; it is uploaded only when a rule returns `upload-blocked` |
 //! | failed (engine down, timed out, invalid reply) | `scan.unavailable`: `retry-later` defers the whole message, `fail` rejects it, `pass-with-mark` keeps the part and records it as not scanned |
 
 use std::collections::BTreeSet;
@@ -127,8 +127,8 @@ impl ScanStage {
 }
 
 impl MessageScan {
-    /// The result for a message whose attachments are not scanned because
-    /// scanning is turned off.
+    /// Returns the result for a message whose attachments are not scanned
+    /// because scanning is turned off.
     pub(crate) fn scanning_off(message: &ParsedMessage) -> MessageScan {
         let mut result = MessageScan::default();
         for part in message.attachments() {

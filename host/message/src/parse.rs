@@ -70,9 +70,9 @@ impl ParsedMessage {
     /// `mail-parser` reads only the structure: offsets, header fields, media
     /// types and which parts are text or HTML bodies. The parse view hides
     /// base64 from it (see the `repair` module), and the gateway decodes
-    /// every leaf body itself, from `raw`: large base64 bodies on a second
-    /// thread while `mail-parser` runs (see the `early_decode` module), the
-    /// others after `mail-parser`'s message is dropped.
+    /// every leaf body itself, from `raw`. Large base64 bodies are decoded on
+    /// a second thread while `mail-parser` runs (see the `early_decode`
+    /// module), the others after `mail-parser`'s message is dropped.
     ///
     /// # Errors
     ///
@@ -449,8 +449,8 @@ fn duplicate_headers(message: &mail_parser::Message<'_>) -> Vec<Defect> {
         .collect()
 }
 
-/// Defects of one part's content. `valid_base64` tells that its base64
-/// text was checked and found valid already.
+/// Returns the defects of one part's content. `valid_base64` is true when
+/// its base64 text was checked and found valid already.
 fn part_defects(raw: &[u8], part: &PartInfo, valid_base64: bool) -> Vec<Defect> {
     let mut defects = Vec::new();
     if part.kind == PartKind::Container {

@@ -28,7 +28,7 @@ pub enum PartScan {
     Failed { engine: String, reason: String },
 }
 
-/// How the sanitizer rewrote one part.
+/// Changes the sanitizer made to one part.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartSanitization {
     /// Kinds of content removed, such as `VBA project`.
@@ -41,7 +41,7 @@ pub struct PartSanitization {
     pub file_name: Option<String>,
 }
 
-/// What the scan and the sanitizer found, per part. A part without an
+/// Findings of the scan and the sanitizer, per part. A part without an
 /// entry in `scans` counts as not scanned.
 #[derive(Clone, Debug, Default)]
 pub struct ScanFacts {

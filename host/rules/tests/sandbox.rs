@@ -29,7 +29,7 @@ fn sample_input() -> RuleInput {
     RuleInput::new(&sample_message(), &sample_envelope())
 }
 
-/// The view after the scan, with `facts` about the PDF attachment.
+/// Builds the view after the scan, with `facts` about the PDF attachment.
 fn after_scan_input(facts: &ScanFacts) -> RuleInput {
     RuleInput::after_scan(&sample_message(), &sample_envelope(), facts)
 }

@@ -187,18 +187,18 @@ pub struct VaultConfig {
     /// PEM file with CA certificates to trust for the external vault's TLS
     /// certificate, besides the public roots built into the gateway.
     pub ca_bundle: Option<PathBuf>,
-    /// What happens to a message whose upload fails. Default `retry-later`.
+    /// Policy for a message whose upload fails. Default `retry-later`.
     pub upload_failure: UploadFailurePolicy,
 }
 
-/// What happens to a message when the upload of its attachments fails
-/// (vault down, request rejected, timed out). The failure and its cause are
+/// Policy for a message when the upload of its attachments fails (vault
+/// down, request rejected, timed out). The failure and its cause are
 /// recorded for each attachment either way.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum UploadFailurePolicy {
-    /// The message is not delivered now: in after-queue mode it stays in
-    /// the queue and is processed again later; in before-queue mode the
+    /// The message is not delivered now. In after-queue mode it stays in
+    /// the queue and is processed again later. In before-queue mode the
     /// client gets 451 and retries.
     #[default]
     RetryLater,

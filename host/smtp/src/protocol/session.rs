@@ -465,7 +465,7 @@ impl Session {
 
     /// Starts reading the data. The message buffer grows with the data
     /// received, not with the `SIZE=` a client declared, so a client that
-    /// declares much and sends little holds no memory for it.
+    /// declares much and sends little gets no memory reserved for it.
     fn data(&mut self) -> Reply {
         let has_recipients = self
             .transaction
