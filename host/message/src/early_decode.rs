@@ -71,7 +71,8 @@ pub(crate) fn decode(raw: &[u8], ranges: &[Range<usize>]) -> EarlyBodies {
         .iter()
         .filter_map(|range| {
             let text = raw.get(range.clone())?;
-            Some(EarlyBody { range: range.clone(), content: transfer::decode_base64(text), valid: transfer::is_valid_base64(text) })
+            let (content, valid) = transfer::decode_base64_checked(text);
+            Some(EarlyBody { range: range.clone(), content, valid })
         })
         .collect();
     EarlyBodies { bodies }

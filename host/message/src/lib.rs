@@ -25,6 +25,7 @@ mod repair;
 mod replace;
 mod rewrite;
 mod rfc2231;
+mod short_view;
 mod template;
 mod transfer;
 

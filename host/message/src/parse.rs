@@ -1,6 +1,7 @@
 //! Parsing raw message data into the gateway's message model.
 
 use std::collections::HashSet;
+use std::ops::Range;
 
 use mail_parser::{HeaderValue, MessageParser, MimeHeaders, PartType};
 
@@ -12,6 +13,7 @@ use crate::error::ParseError;
 use crate::params::raw_parameter;
 use crate::part::{Disposition, PartId, PartInfo, PartKind, TransferEncoding};
 use crate::repair::{self, HiddenBase64};
+use crate::short_view::ShortView;
 use crate::transfer;
 
 /// The SMTP envelope a message arrived with.
@@ -102,7 +104,7 @@ impl ParsedMessage {
             Err(_) => true,
         };
         if had_hidden_base64 && read_differently {
-            structure = read_structure(&prepared);
+            structure = read_structure(&prepared, None);
         }
         let structure = structure?;
 
@@ -185,21 +187,69 @@ struct Structure {
 /// Runs [`read_structure`] and, on a second thread at the same time,
 /// decodes the large base64 bodies guessed from the hidden fields. Without
 /// such a body, or when no thread can be started, nothing is decoded early.
+///
+/// `mail-parser` reads a view without those bodies where it can (see the
+/// `short_view` module). When that view gives an error, or parts that do
+/// not match its cuts, it reads the full view instead.
 fn read_structure_and_decode(prepared: &repair::Prepared) -> (Result<Structure, ParseError>, EarlyBodies) {
     let raw = prepared.raw.as_slice();
     let guesses = early_decode::guess_bodies(raw, prepared.hidden_base64.offsets());
     if guesses.is_empty() {
-        return (read_structure(prepared), EarlyBodies::default());
+        return (read_structure(prepared, None), EarlyBodies::default());
     }
 
     std::thread::scope(|scope| {
         let decoder = std::thread::Builder::new()
             .name("early-decode".to_string())
             .spawn_scoped(scope, || early_decode::decode(raw, &guesses));
-        let structure = read_structure(prepared);
+        let structure = match ShortView::build(prepared.parser_input(), &guesses) {
+            Some(short) => read_structure(prepared, Some(&short)).or_else(|_| read_structure(prepared, None)),
+            None => read_structure(prepared, None),
+        };
         let early = decoder.ok().and_then(|decoder| decoder.join().ok()).unwrap_or_default();
         (structure, early)
     })
+}
+
+/// Maps offsets in the data that `mail-parser` read to offsets in `raw`:
+/// the same without a short view.
+#[derive(Clone, Copy)]
+struct ViewOffsets<'a>(Option<&'a ShortView>);
+
+impl ViewOffsets<'_> {
+    fn at(self, offset: u32) -> usize {
+        let offset = offset as usize;
+        self.0.map_or(offset, |short| short.offset(offset))
+    }
+
+    fn body(self, part: &mail_parser::MessagePart<'_>) -> Option<Range<usize>> {
+        let (start, end) = (part.offset_body as usize, part.offset_end as usize);
+        match self.0 {
+            Some(short) => short.body(start, end),
+            None => Some(start..end),
+        }
+    }
+
+    /// Checks that each cut of the short view is the body of exactly one
+    /// part, and not of a text, message or multipart part, whose content
+    /// `mail-parser` interprets. Returns the error that makes the caller
+    /// read the full view.
+    fn check_cuts(self, message: &mail_parser::Message<'_>, parts: &[PartInfo]) -> Result<(), ParseError> {
+        let Some(short) = self.0 else { return Ok(()) };
+
+        let mut claimed = 0;
+        for (index, part) in message.parts.iter().enumerate() {
+            if !short.starts_at_cut(part.offset_body as usize) {
+                continue;
+            }
+            claimed += 1;
+            let content_type = parts.get(index).map_or("", |info| info.content_type.as_str());
+            if ["text/", "message/", "multipart/"].iter().any(|kind| content_type.starts_with(kind)) {
+                return Err(ParseError::InvalidOffsets { part: index as u32 });
+            }
+        }
+        if claimed == short.cut_count() { Ok(()) } else { Err(ParseError::InvalidOffsets { part: 0 }) }
+    }
 }
 
 /// Runs `mail-parser` on the parse view of `prepared` and collects the
@@ -210,20 +260,22 @@ fn read_structure_and_decode(prepared: &repair::Prepared) -> (Result<Structure, 
 /// fields are read from it here: `Content-Type` and `Content-Disposition`,
 /// which never contain a hidden value, and received and empty fields, which
 /// are read with the hidden values restored.
-fn read_structure(prepared: &repair::Prepared) -> Result<Structure, ParseError> {
+fn read_structure(prepared: &repair::Prepared, short: Option<&ShortView>) -> Result<Structure, ParseError> {
     let raw = prepared.raw.as_slice();
     let hidden = &prepared.hidden_base64;
+    let offsets = ViewOffsets(short);
+    let input = short.map_or(prepared.parser_input(), |short| short.bytes.as_slice());
 
     // A panic inside the parser must not take the SMTP session down
     // with it: it becomes an error for this message only.
-    let parsed = std::panic::catch_unwind(|| MessageParser::default().parse(prepared.parser_input()));
+    let parsed = std::panic::catch_unwind(|| MessageParser::default().parse(input));
     let message = parsed.map_err(|_| ParseError::ParserPanicked)?.ok_or(ParseError::NoHeaders)?;
 
     let headers = message
         .root_part()
         .headers
         .iter()
-        .map(|header| HeaderField { name: header.name().to_string(), value: field_value(raw, hidden, header) })
+        .map(|header| HeaderField { name: header.name().to_string(), value: field_value(raw, hidden, offsets, header) })
         .collect();
 
     let subject = first_text(&message, "Subject");
@@ -237,7 +289,7 @@ fn read_structure(prepared: &repair::Prepared) -> Result<Structure, ParseError> 
     let mut leaves = Vec::new();
     let mut has_nested_message = false;
     for (index, part) in message.parts.iter().enumerate() {
-        let mut info = part_info(raw, hidden, &message, index as u32, part)?;
+        let mut info = part_info(raw, hidden, offsets, &message, index as u32, part)?;
 
         // `part_info` gives a part without `Content-Type` the type
         // `message/rfc822` only where `mail-parser` reads it as a message too.
@@ -255,6 +307,7 @@ fn read_structure(prepared: &repair::Prepared) -> Result<Structure, ParseError> 
             leaves.push(index);
         }
     }
+    offsets.check_cuts(&message, &parts)?;
     assign_parents(&message, &mut parts);
 
     Ok(Structure {
@@ -273,8 +326,8 @@ fn read_structure(prepared: &repair::Prepared) -> Result<Structure, ParseError> 
 
 /// Returns the value of a top-level header field as text, with a hidden
 /// `base64` as received.
-fn field_value(raw: &[u8], hidden: &HiddenBase64, header: &mail_parser::Header<'_>) -> String {
-    let range = header.offset_start as usize..header.offset_end as usize;
+fn field_value(raw: &[u8], hidden: &HiddenBase64, offsets: ViewOffsets<'_>, header: &mail_parser::Header<'_>) -> String {
+    let range = offsets.at(header.offset_start)..offsets.at(header.offset_end);
     match header.value() {
         HeaderValue::Received(_) | HeaderValue::Empty => {
             let mut bytes = raw.get(range.clone()).unwrap_or_default().to_vec();
@@ -297,13 +350,15 @@ fn is_transfer_encoding_field(header: &mail_parser::Header<'_>) -> bool {
 fn part_info(
     raw: &[u8],
     hidden: &HiddenBase64,
+    offsets: ViewOffsets<'_>,
     message: &mail_parser::Message<'_>,
     index: u32,
     part: &mail_parser::MessagePart<'_>,
 ) -> Result<PartInfo, ParseError> {
-    let header_start = part.offset_header as usize;
-    let body_start = part.offset_body as usize;
-    let body_end = part.offset_end as usize;
+    let header_start = offsets.at(part.offset_header);
+    let Some(Range { start: body_start, end: body_end }) = offsets.body(part) else {
+        return Err(ParseError::InvalidOffsets { part: index });
+    };
     if header_start > body_start || body_start > body_end || body_end > raw.len() {
         return Err(ParseError::InvalidOffsets { part: index });
     }
@@ -343,7 +398,7 @@ fn part_info(
         .content_id()
         .map(trim_angle_brackets)
         .filter(|id| !id.is_empty());
-    let transfer_encoding = transfer_encoding(part, hidden);
+    let transfer_encoding = transfer_encoding(part, hidden, offsets);
 
     // Leaf bodies stay empty here: `ParsedMessage::parse` decodes them from
     // `raw` once `mail-parser`'s message is gone. Content never comes from
@@ -399,11 +454,11 @@ fn default_content_type(message: &mail_parser::Message<'_>, index: u32) -> &'sta
 
 /// Reads the encoding from the first `Content-Transfer-Encoding` field of
 /// `part`. A value that the parse view hides counts as `base64`.
-fn transfer_encoding(part: &mail_parser::MessagePart<'_>, hidden: &HiddenBase64) -> TransferEncoding {
+fn transfer_encoding(part: &mail_parser::MessagePart<'_>, hidden: &HiddenBase64, offsets: ViewOffsets<'_>) -> TransferEncoding {
     let Some(header) = part.headers.iter().find(|header| is_transfer_encoding_field(header)) else {
         return TransferEncoding::SevenBit;
     };
-    if hidden.original_within(header.offset_start as usize..header.offset_end as usize).is_some() {
+    if hidden.original_within(offsets.at(header.offset_start)..offsets.at(header.offset_end)).is_some() {
         return TransferEncoding::Base64;
     }
 
@@ -550,3 +605,6 @@ fn unfold_raw_value(bytes: &[u8]) -> String {
 fn trim_angle_brackets(value: &str) -> String {
     value.trim().trim_start_matches('<').trim_end_matches('>').trim().to_string()
 }
+
+#[cfg(test)]
+mod tests;

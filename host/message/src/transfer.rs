@@ -22,6 +22,13 @@ const DECODE_BLOCK: usize = 64 * 1024;
 /// case, is decoded as it is; any other block is filtered first. No
 /// filtered copy of the whole input is made.
 pub(crate) fn decode_base64(encoded: &[u8]) -> Vec<u8> {
+    decode_base64_checked(encoded).0
+}
+
+/// Decodes like [`decode_base64`] and also returns what
+/// [`is_valid_base64`] returns for `encoded`, without a second pass over
+/// the blocks decoded as they are.
+pub(crate) fn decode_base64_checked(encoded: &[u8]) -> (Vec<u8>, bool) {
     let mut decoder = LenientDecoder::new(encoded.len());
     let mut position = 0;
 
@@ -33,15 +40,15 @@ pub(crate) fn decode_base64(encoded: &[u8]) -> Vec<u8> {
         for piece in line.strip_suffix(b"\r").unwrap_or(line).chunks(DECODE_BLOCK) {
             decoder.block.extend_from_slice(piece);
             if decoder.block.len() >= DECODE_BLOCK && !decoder.decode_block(false) {
-                return Vec::new();
+                return (Vec::new(), is_valid_base64(encoded));
             }
         }
     }
 
     if !decoder.decode_block(true) {
-        return Vec::new();
+        return (Vec::new(), is_valid_base64(encoded));
     }
-    decoder.decoded
+    (decoder.decoded, decoder.valid)
 }
 
 /// State of [`decode_base64`].
@@ -53,6 +60,10 @@ struct LenientDecoder {
     /// Alphabet characters filtered from earlier blocks that did not fill a
     /// whole group, decoded with the next block.
     filtered: Vec<u8>,
+    /// Whether the input so far is valid base64 text. A block decoded as it
+    /// is holds alphabet characters only, and the line ends left out of the
+    /// blocks are white space, so only filtered blocks are checked.
+    valid: bool,
 }
 
 impl LenientDecoder {
@@ -68,6 +79,7 @@ impl LenientDecoder {
             decoded: Vec::with_capacity(encoded_length / 4 * 3 + 3),
             block: Vec::with_capacity(2 * DECODE_BLOCK),
             filtered: Vec::new(),
+            valid: true,
         }
     }
 
@@ -88,6 +100,7 @@ impl LenientDecoder {
         }
 
         let block = std::mem::take(&mut self.block);
+        self.valid &= is_valid_base64(&block);
         self.filtered.extend(block.iter().copied().filter(|byte| is_base64_alphabet(*byte)));
         self.block = block;
         self.block.clear();
@@ -322,6 +335,14 @@ mod tests {
             assert_eq!(decode_base64(&encoded), decode_base64_at_once(&encoded), "case {case} with noise");
             assert_eq!(decode_base64(&single_line), content, "case {case} as one line");
             assert_eq!(decode_base64(&encode(&content, TransferEncoding::Base64)), content, "case {case} wrapped");
+            for text in [&encoded, &single_line, &encode(&content, TransferEncoding::Base64)] {
+                assert_eq!(decode_base64_checked(text).1, is_valid_base64(text), "case {case}: validity");
+            }
+            let mut late_error = encode(&content, TransferEncoding::Base64);
+            if let Some(last) = late_error.len().checked_sub(3) {
+                late_error[last] = b'*';
+                assert!(!decode_base64_checked(&late_error).1, "case {case}: error at the end");
+            }
         }
     }
 
