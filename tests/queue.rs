@@ -277,3 +277,65 @@ async fn graceful_shutdown_keeps_queued_message() {
     assert!(!sink.has_message(Duration::from_millis(500)).await, "delivered twice");
     restarted.shutdown().await;
 }
+
+/// A message of about 3 MB of text, some lines starting with a dot.
+fn large_text_message() -> Vec<u8> {
+    let mut message = b"From: alice@example.com\r\nTo: bob@example.org\r\nSubject: large\r\n\r\n".to_vec();
+    for number in 0..40_000 {
+        let line = if number % 9 == 0 { format!(".line {number:>70}\r\n") } else { format!("line {number:>71}\r\n") };
+        message.extend_from_slice(line.as_bytes());
+    }
+    message
+}
+
+/// Sizes of the message files (`.msg`) in the spool.
+fn message_file_sizes(spool: &Path) -> Vec<u64> {
+    std::fs::read_dir(spool)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|item| item.path().extension().is_some_and(|extension| extension == "msg"))
+        .filter_map(|item| item.metadata().ok().map(|metadata| metadata.len()))
+        .collect()
+}
+
+#[tokio::test]
+async fn large_message_is_spooled_while_it_arrives() {
+    use tokio::io::AsyncWriteExt;
+
+    let data_dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start().await;
+    let gateway = start_gateway(config(data_dir.path(), sink.address, vec![shipped_rule("secure-storage")])).await;
+    let message = large_text_message();
+
+    // A client that sends 2 MB of the data and then leaves.
+    let mut stream = tokio::net::TcpStream::connect(gateway.smtp_address()).await.unwrap();
+    stream.write_all(b"EHLO client.test\r\nMAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n").await.unwrap();
+    stream.write_all(&message[..2_000_000]).await.unwrap();
+    let mut spooled_early = false;
+    for _ in 0..100 {
+        if message_file_sizes(gateway.spool_directory()).iter().any(|size| *size >= 1024 * 1024) {
+            spooled_early = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(stream);
+    assert!(spooled_early, "no part of the message reached the spool before its end");
+    for _ in 0..100 {
+        if message_file_sizes(gateway.spool_directory()).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(message_file_sizes(gateway.spool_directory()), Vec::<u64>::new(), "the abandoned message stayed in the spool");
+
+    let reply = send_message(gateway.smtp_address(), &message).await;
+    assert_eq!(reply.code, 250, "{reply:?}");
+    let delivered = sink.next_message().await;
+    let body_start = message.windows(4).position(|window| window == b"\r\n\r\n").unwrap();
+    assert!(delivered.data.ends_with(&message[body_start..]), "the delivered body differs from the one sent");
+    let record = final_record(&gateway, &queue_id_of(&reply)).await;
+    assert!(matches!(record.outcome, Outcome::Delivered { .. }), "{:?}", record.outcome);
+    wait_for_empty_spool(&gateway).await;
+    gateway.shutdown().await;
+}

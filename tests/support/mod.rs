@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mailgate::{Config, Gateway, RuleConfig, RunningGateway, SmtpMode};
-use mailgate_smtp::{DomainPattern, MessageHandler, Outcome, ReceivedMessage, SmtpServer, SmtpServerConfig, TlsConfig};
+use mailgate_smtp::{DomainPattern, MessageHandler, NoSink, Outcome, ReceivedMessage, SmtpServer, SmtpServerConfig, TlsConfig};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::{Mutex, mpsc};
@@ -136,6 +136,8 @@ pub struct SmtpSink {
 struct Recorder(mpsc::UnboundedSender<ReceivedMessage>, SinkPolicy);
 
 impl MessageHandler for Recorder {
+    type Sink = NoSink;
+
     fn handle(&self, message: ReceivedMessage) -> impl std::future::Future<Output = Outcome> + Send {
         let outcome = (self.1)(&message);
         let _ = self.0.send(message);

@@ -23,6 +23,7 @@ mod plan;
 mod queue_acceptor;
 mod queue_bounce;
 mod queue_runner;
+mod queue_sink;
 mod queue_worker;
 mod queued;
 mod reload;

@@ -35,7 +35,7 @@ use mailgate_message::{
     Envelope, FolderName, Link, Note, NoticePosition, NoticeTemplate, ParsedMessage, PartId, Replacement, Rewrite, Withheld, rewrite,
 };
 use mailgate_rules::{PartSanitization, ScanFacts};
-use mailgate_smtp::{MessageHandler, Outcome, ReceivedMessage, RecipientToVerify, RecipientVerdict};
+use mailgate_smtp::{MessageHandler, NoSink, Outcome, ReceivedMessage, RecipientToVerify, RecipientVerdict};
 use mailgate_vault::{UploadFile, VaultClient};
 use tracing::Instrument;
 
@@ -329,6 +329,8 @@ impl Pipeline {
 }
 
 impl MessageHandler for Pipeline {
+    type Sink = NoSink;
+
     fn handle(&self, message: ReceivedMessage) -> impl std::future::Future<Output = Outcome> + Send {
         let queue_id = QueueId::generate();
         let span = tracing::info_span!(

@@ -218,10 +218,9 @@ mod tests {
         let half = WAITING_DATA_BUDGET / 2 + 1;
         let mut senders = Vec::new();
         for _ in 0..3 {
-            let (written_sender, written) = tokio::sync::oneshot::channel();
             let (sender, committed) = tokio::sync::oneshot::channel();
-            senders.push((written_sender, sender));
-            schedule.insert(Queued::fresh(entry_due_at(now), Arc::new(vec![0; half]), written, committed));
+            senders.push(sender);
+            schedule.insert(Queued::fresh(entry_due_at(now), vec![0; half], committed));
         }
 
         let held: Vec<usize> = std::iter::from_fn(|| schedule.pop_due(now)).map(|queued| queued.held_bytes()).collect();

@@ -25,7 +25,7 @@ use tracing::Instrument;
 use crate::failure::ProcessError;
 use crate::pipeline::Pipeline;
 use crate::queue_bounce::{FinalFailure, bounce_for};
-use crate::queued::{Fresh, Queued, own_data, wait_committed};
+use crate::queued::{Fresh, Queued, wait_committed};
 use crate::report::ProcessReport;
 
 /// Shared state of all attempts.
@@ -74,8 +74,7 @@ pub(crate) async fn attempt(context: Arc<QueueContext>, queued: Queued) -> Attem
 /// report of a new message.
 async fn run_attempt(context: &QueueContext, mut entry: Entry, fresh: Option<Fresh>) -> AttemptResult {
     let (data, mut committed) = match fresh {
-        Some(Fresh { data: Some(data), written, committed }) => (own_data(data, written).await, Some(committed)),
-        Some(Fresh { data: None, committed, .. }) => (None, Some(committed)),
+        Some(Fresh { data, committed }) => (data, Some(committed)),
         None => (None, None),
     };
     tracing::debug!(stage = ?entry.stage, in_memory = data.is_some(), "attempt started");

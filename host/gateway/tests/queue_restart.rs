@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mailgate_smtp::{MessageHandler, Outcome, ReceivedMessage, SmtpServer, SmtpServerConfig};
+use mailgate_smtp::{MessageHandler, NoSink, Outcome, ReceivedMessage, SmtpServer, SmtpServerConfig};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader as AsyncBufReader};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -18,6 +18,8 @@ use tokio::sync::mpsc;
 struct Recorder(mpsc::UnboundedSender<ReceivedMessage>);
 
 impl MessageHandler for Recorder {
+    type Sink = NoSink;
+
     fn handle(&self, message: ReceivedMessage) -> impl std::future::Future<Output = Outcome> + Send {
         let _ = self.0.send(message);
         async { Outcome::Accepted { queue_id: "SINK".to_string() } }

@@ -55,6 +55,25 @@ pub(crate) fn move_replacing(temporary: &Path, target: &Path) -> Result<(), Spoo
     fs::rename(temporary, target).map_err(io_error("rename", target))
 }
 
+/// Asks the kernel to start writing `length` bytes of `file` from `offset`
+/// to disk, without waiting for it, so that a later sync has less left to
+/// do. A hint only: errors are ignored here and reported by the sync.
+#[cfg(target_os = "linux")]
+pub(crate) fn start_writeback(file: &File, offset: u64, length: u64) {
+    use std::os::fd::AsRawFd;
+
+    let (Ok(offset), Ok(length)) = (i64::try_from(offset), i64::try_from(length)) else { return };
+    // SAFETY: sync_file_range only reads its integer arguments; the
+    // descriptor is open for as long as `file` is borrowed.
+    unsafe {
+        libc::sync_file_range(file.as_raw_fd(), offset, length, libc::SYNC_FILE_RANGE_WRITE);
+    }
+}
+
+/// Does nothing where `sync_file_range` is not available.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn start_writeback(_file: &File, _offset: u64, _length: u64) {}
+
 /// Syncs a directory, so that renames and removals in it are on disk.
 pub(crate) fn sync_directory(directory: &Path) -> Result<(), SpoolError> {
     File::open(directory).and_then(|handle| handle.sync_all()).map_err(io_error("sync", directory))

@@ -2,7 +2,8 @@
 //! three steps.
 //!
 //! [`Spool::stage`] claims the queue id by creating the empty data file,
-//! [`Spool::write`] writes the message and its metadata, and
+//! [`Spool::append`] may write the start of the message while it arrives,
+//! [`Spool::write`] writes the rest of the message and its metadata, and
 //! [`Spool::commit`] syncs them and makes the message part of the queue.
 //! Once the id is claimed the caller may already work on the message from
 //! memory, but it must not report the message as accepted, write anything
@@ -10,6 +11,7 @@
 //!
 //! [`Spool::accept`]: crate::Spool::accept
 //! [`Spool::stage`]: crate::Spool::stage
+//! [`Spool::append`]: crate::Spool::append
 //! [`Spool::write`]: crate::Spool::write
 //! [`Spool::commit`]: crate::Spool::commit
 
@@ -27,6 +29,8 @@ pub struct Staged {
     /// The empty data file, until [`Spool::write`](crate::Spool::write)
     /// fills it.
     pub(crate) data_file: Option<File>,
+    /// Bytes written by [`Spool::append`](crate::Spool::append).
+    pub(crate) appended: usize,
     /// Path of the data file, at its final name.
     pub(crate) data_path: PathBuf,
     /// The data file and the metadata once written, open for their sync.
@@ -40,12 +44,18 @@ pub struct Staged {
 impl Staged {
     pub(crate) fn new(entry: Entry, data_file: File, data_path: PathBuf, metadata_temporary: PathBuf) -> Staged {
         let created = vec![data_path.clone()];
-        Staged { entry, data_file: Some(data_file), data_path, files: Vec::new(), metadata_temporary, created }
+        Staged { entry, data_file: Some(data_file), appended: 0, data_path, files: Vec::new(), metadata_temporary, created }
     }
 
     /// Returns the entry the message gets once committed, with its queue id.
     pub fn entry(&self) -> &Entry {
         &self.entry
+    }
+
+    /// Returns the number of bytes of the message written so far with
+    /// [`Spool::append`](crate::Spool::append).
+    pub fn appended(&self) -> usize {
+        self.appended
     }
 
     /// Marks the message committed, so dropping it keeps its files.

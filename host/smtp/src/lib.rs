@@ -5,6 +5,12 @@
 //! the client gets the reply to DATA only after the handler returns its
 //! [`Outcome`]. The protocol itself lives in the I/O-free [`protocol`] module.
 //!
+//! A handler can also take a large message while it arrives: once the data
+//! reaches [`STREAM_THRESHOLD`] bytes, [`MessageHandler::open_sink`] may
+//! return a [`DataSink`] that gets the data in pieces of at least
+//! [`STREAM_CHUNK`] bytes, and the message then ends in
+//! [`MessageHandler::handle_streamed`].
+//!
 //! Offered: EHLO/HELO, MAIL with SIZE and BODY, RCPT, DATA, RSET, NOOP, QUIT,
 //! VRFY (always 252), HELP, and the extensions SIZE, 8BITMIME, PIPELINING and
 //! ENHANCEDSTATUSCODES, plus STARTTLS when [`SmtpServerConfig::tls`] is set.
@@ -67,6 +73,6 @@ pub mod server;
 
 pub use protocol::{DomainPattern, RecipientToVerify, RecipientVerdict};
 pub use server::{
-    ConfigError, MessageHandler, Outcome, ReceivedMessage, SessionId, SmtpServer, SmtpServerConfig,
-    TlsConfig, TlsError, loopback_networks,
+    ConfigError, DataSink, IncomingEnvelope, MessageHandler, NoSink, Outcome, ReceivedMessage, STREAM_CHUNK,
+    STREAM_THRESHOLD, SessionId, SmtpServer, SmtpServerConfig, TlsConfig, TlsError, loopback_networks,
 };

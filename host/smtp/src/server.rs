@@ -4,6 +4,7 @@
 mod client_limit;
 mod config;
 mod connection;
+mod data_stream;
 mod handler;
 mod stream;
 mod tls;
@@ -22,7 +23,8 @@ use tracing::{Instrument, error, info, info_span, warn};
 pub use config::{
     ConfigError, MIN_DATA_LINE_LENGTH, MIN_LINE_LENGTH, SmtpServerConfig, loopback_networks,
 };
-pub use handler::{MessageHandler, Outcome, ReceivedMessage, SessionId};
+pub use data_stream::{STREAM_CHUNK, STREAM_THRESHOLD};
+pub use handler::{DataSink, IncomingEnvelope, MessageHandler, NoSink, Outcome, ReceivedMessage, SessionId};
 pub use tls::{TlsConfig, TlsError};
 
 use crate::protocol::Reply;

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use mailgate_smtp::{MessageHandler, Outcome, ReceivedMessage, SmtpServer, SmtpServerConfig};
+use mailgate_smtp::{MessageHandler, NoSink, Outcome, ReceivedMessage, SmtpServer, SmtpServerConfig};
 use tokio::sync::mpsc;
 
 /// Name of the header that carries a message's number in the run.
@@ -22,6 +22,8 @@ pub struct Arrival {
 struct Recorder(mpsc::UnboundedSender<Arrival>);
 
 impl MessageHandler for Recorder {
+    type Sink = NoSink;
+
     fn handle(&self, message: ReceivedMessage) -> impl std::future::Future<Output = Outcome> + Send {
         let arrival = Arrival { id: load_id(&message.data), at: Instant::now() };
         let _ = self.0.send(arrival);

@@ -169,6 +169,17 @@ impl DataReceiver {
         self.data.len()
     }
 
+    /// Returns the message bytes stored so far, or `None` once a limit was
+    /// exceeded and the message will be rejected. The bytes only grow: what
+    /// this returns is always the start of the message that
+    /// [`DataReceiver::finish`] returns.
+    pub fn stored_data(&self) -> Option<&[u8]> {
+        match self.rejection {
+            None => Some(&self.data),
+            Some(_) => None,
+        }
+    }
+
     /// Returns the number of bytes allocated for the message, which stays
     /// within `max_message_size`.
     pub fn capacity(&self) -> usize {

@@ -18,6 +18,6 @@ pub use recipient::{RecipientToVerify, RecipientVerdict};
 pub use relay::{DomainPattern, DomainPatternError, RelayPolicy};
 pub use reply::{Reply, sanitize_text};
 pub use session::{
-    CompletedMessage, DEFAULT_MAX_DATA_LINE_LENGTH, DEFAULT_MAX_HEADER_SIZE, Event, Session,
+    CompletedMessage, DEFAULT_MAX_DATA_LINE_LENGTH, DEFAULT_MAX_HEADER_SIZE, DataInProgress, Event, Session,
     SessionConfig,
 };

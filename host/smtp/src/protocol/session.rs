@@ -65,6 +65,20 @@ pub struct CompletedMessage {
     pub data: Vec<u8>,
 }
 
+/// The envelope and the data stored so far of a message inside DATA; see
+/// [`Session::data_in_progress`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DataInProgress<'a> {
+    pub helo: &'a str,
+    /// Reverse path without angle brackets, `""` for `<>`.
+    pub mail_from: &'a str,
+    /// Forward paths without angle brackets, in the order received.
+    pub rcpt_to: &'a [String],
+    /// The start of the message after dot-unstuffing. It only grows until
+    /// the data ends, and the [`CompletedMessage`] starts with it.
+    pub data: &'a [u8],
+}
+
 #[derive(Debug)]
 enum Mode {
     Command,
@@ -143,6 +157,22 @@ impl Session {
     /// Returns whether the session is inside DATA.
     pub fn in_data(&self) -> bool {
         matches!(self.mode, Mode::Data(_))
+    }
+
+    /// Returns the message being received inside DATA, or `None` outside
+    /// DATA and once the message exceeded a limit and will be rejected.
+    /// Lets the owner pass on a large message while it arrives.
+    pub fn data_in_progress(&self) -> Option<DataInProgress<'_>> {
+        let (Mode::Data(receiver), Some(transaction)) = (&self.mode, &self.transaction) else {
+            return None;
+        };
+
+        Some(DataInProgress {
+            helo: self.helo.as_deref().unwrap_or_default(),
+            mail_from: &transaction.mail_from,
+            rcpt_to: &transaction.rcpt_to,
+            data: receiver.stored_data()?,
+        })
     }
 
     /// Returns whether TLS was started on this session.

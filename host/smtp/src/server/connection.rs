@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use super::config::SmtpServerConfig;
+use super::data_stream::DataStream;
 use super::handler::{MessageHandler, Outcome, ReceivedMessage, SessionId};
 use super::stream::SmtpStream;
 use crate::protocol::{CompletedMessage, Event, RecipientVerdict, Reply, Session};
@@ -96,6 +97,7 @@ impl<H: MessageHandler> Connection<H> {
         let mut session = Session::new(self.config.session_config(self.peer.ip()));
         let mut output = Vec::new();
         let mut read_buffer = vec![0u8; READ_BUFFER_SIZE];
+        let mut data_stream = DataStream::Waiting;
 
         session.greeting().write_to(&mut output);
         loop {
@@ -110,7 +112,7 @@ impl<H: MessageHandler> Connection<H> {
                     Event::Message(message) => {
                         self.send(&mut stream, &mut output).await?;
                         *messages += 1;
-                        let reply = self.deliver(message).await;
+                        let reply = self.deliver(message, data_stream.take()).await;
                         session.complete_message();
                         reply.write_to(&mut output);
                     }
@@ -136,8 +138,13 @@ impl<H: MessageHandler> Connection<H> {
                         return Ok(SessionEnd::Closed);
                     }
                 }
+                if !session.in_data() {
+                    // A message rejected at its end drops its sink here.
+                    drop(data_stream.take());
+                }
             }
             self.send(&mut stream, &mut output).await?;
+            data_stream.advance(self.handler.as_ref(), &session, &self.session_id, self.peer.ip()).await;
 
             // Wait for more input, the timeout or shutdown.
             let read = tokio::select! {
@@ -192,8 +199,9 @@ impl<H: MessageHandler> Connection<H> {
         Ok(SmtpStream::Tls(Box::new(tls_stream)))
     }
 
-    /// Hands a message to the handler, logs the outcome and returns the reply.
-    async fn deliver(&self, message: CompletedMessage) -> Reply {
+    /// Hands a message to the handler, with the sink that got its start when
+    /// there is one, logs the outcome and returns the reply.
+    async fn deliver(&self, message: CompletedMessage, sink: Option<H::Sink>) -> Reply {
         let size = message.data.len();
         let recipients = message.rcpt_to.len();
         let mail_from = message.mail_from.clone();
@@ -206,7 +214,10 @@ impl<H: MessageHandler> Connection<H> {
             data: message.data,
         };
 
-        let outcome = self.handler.handle(received).await;
+        let outcome = match sink {
+            Some(sink) => self.handler.handle_streamed(received, sink).await,
+            None => self.handler.handle(received).await,
+        };
 
         match &outcome {
             Outcome::Accepted { queue_id } => {

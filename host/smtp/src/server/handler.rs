@@ -79,8 +79,70 @@ impl Outcome {
     }
 }
 
+/// The envelope of a message whose data is arriving, handed to
+/// [`MessageHandler::open_sink`].
+#[derive(Clone, Copy, Debug)]
+pub struct IncomingEnvelope<'a> {
+    pub session_id: &'a SessionId,
+    pub client_address: IpAddr,
+    /// Domain that the client gave in EHLO or HELO, not verified.
+    pub helo: &'a str,
+    /// Reverse path without angle brackets, `""` for `<>`.
+    pub mail_from: &'a str,
+    /// Forward paths without angle brackets, in the order received.
+    pub rcpt_to: &'a [String],
+}
+
+/// Takes the data of one large message while it arrives; see
+/// [`MessageHandler::open_sink`].
+pub trait DataSink: Send + 'static {
+    /// Takes the next bytes of the message after dot-unstuffing, in order.
+    /// The session reads no more input until the returned future completes,
+    /// so a slow sink slows the client down. A sink that fails keeps its
+    /// error and reports it when the handler gets it back; the session goes
+    /// on reading the data either way.
+    fn write(&mut self, bytes: &[u8]) -> impl Future<Output = ()> + Send;
+}
+
+/// The sink of a handler that takes every message whole.
+#[derive(Debug)]
+pub enum NoSink {}
+
+impl DataSink for NoSink {
+    #[allow(clippy::manual_async_fn)]
+    fn write(&mut self, _bytes: &[u8]) -> impl Future<Output = ()> + Send {
+        async { match *self {} }
+    }
+}
+
 /// Processes received messages. One handler serves all sessions at once.
 pub trait MessageHandler: Send + Sync + 'static {
+    /// What [`MessageHandler::open_sink`] returns: [`NoSink`] for a handler
+    /// that takes every message whole.
+    type Sink: DataSink;
+
+    /// Called once the data of a message has grown to
+    /// [`STREAM_THRESHOLD`](super::STREAM_THRESHOLD) bytes, to take the
+    /// message while it arrives. With `Some(sink)`, the sink gets the data
+    /// stored so far and then each further piece of at least
+    /// [`STREAM_CHUNK`](super::STREAM_CHUNK) bytes, and the message ends in
+    /// [`MessageHandler::handle_streamed`]. A message that is not completed
+    /// (limit exceeded, client gone, shutdown) drops its sink. The default
+    /// returns `None`, and the message goes to [`MessageHandler::handle`].
+    fn open_sink(&self, envelope: IncomingEnvelope<'_>) -> Option<Self::Sink> {
+        let _ = envelope;
+        None
+    }
+
+    /// Called instead of [`MessageHandler::handle`] for a message whose data
+    /// went to `sink`. `message.data` is the whole message; the sink got
+    /// its start, as many bytes as its writes carried. The default drops
+    /// the sink and calls `handle`.
+    fn handle_streamed(&self, message: ReceivedMessage, sink: Self::Sink) -> impl Future<Output = Outcome> + Send {
+        drop(sink);
+        self.handle(message)
+    }
+
     /// Called once per message after the final `.` of DATA. The reply to DATA
     /// is sent only when the returned future completes, so a slow handler
     /// keeps the client waiting, and commands pipelined after the data wait

@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mailgate_smtp::{MessageHandler, Outcome, ReceivedMessage, SmtpServer, SmtpServerConfig};
+use mailgate_smtp::{MessageHandler, NoSink, Outcome, ReceivedMessage, SmtpServer, SmtpServerConfig};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -35,6 +35,8 @@ impl RecordingHandler {
 }
 
 impl MessageHandler for RecordingHandler {
+    type Sink = NoSink;
+
     async fn handle(&self, message: ReceivedMessage) -> Outcome {
         self.messages.lock().unwrap().push(message);
         self.outcome.lock().unwrap().clone()

@@ -585,3 +585,38 @@ fn relay_check_comes_before_verification() {
 
     assert_eq!(codes(&replies), ["250", "250", "550"]);
 }
+
+#[test]
+fn data_in_progress_is_a_growing_prefix() {
+    let mut session = Session::new(config());
+    run(&mut session, b"HELO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@test.example>\r\n");
+    assert_eq!(session.data_in_progress(), None);
+
+    run(&mut session, b"DATA\r\n");
+    let start = session.data_in_progress().unwrap();
+    assert_eq!((start.helo, start.mail_from, start.data), ("c", "a@x.test", &b""[..]));
+    assert_eq!(start.rcpt_to, ["b@test.example"]);
+
+    let mut seen = Vec::new();
+    for piece in [&b"Subject: x\r\n\r\n.."[..], b"dot\r\n.", b"\r", b"x\r\n", b".\r\n"] {
+        run(&mut session, piece);
+        if let Some(progress) = session.data_in_progress() {
+            assert!(progress.data.starts_with(&seen));
+            seen = progress.data.to_vec();
+        }
+    }
+    assert_eq!(seen, b"Subject: x\r\n\r\n.dot\r\n\rx\r\n");
+    assert_eq!(session.data_in_progress(), None);
+}
+
+#[test]
+fn data_in_progress_ends_when_a_limit_is_exceeded() {
+    let mut session = Session::new(config());
+    run(&mut session, b"HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<b@test.example>\r\nDATA\r\n\r\n");
+    assert!(session.data_in_progress().is_some());
+
+    run(&mut session, &b"xxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n".repeat(4));
+
+    assert_eq!(session.data_in_progress(), None);
+    assert!(session.in_data());
+}
