@@ -87,6 +87,9 @@ for _ in $(seq 300); do
     if ! kill -0 "$gateway_pid" 2>/dev/null; then cat "$work/gateway.log" >&2; exit 1; fi
     sleep 0.2
 done
+# Write out what earlier work (such as the build) left in the page cache,
+# so that its writeback does not slow the spool's syncs.
+sync
 
 "$bin_dir/mailgate-load" --gateway "127.0.0.1:$smtp_port" --sink "127.0.0.1:$sink_port" \
     --messages "$messages" --connections "$connections" --size "$size" --attachment "$attachment"
