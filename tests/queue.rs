@@ -101,8 +101,39 @@ fn check_bounce(bounce: &ReceivedMessage, status: &str) -> String {
     text
 }
 
+/// Log lines written while it is alive, for checks on the fields of spans.
+#[derive(Clone, Default)]
+struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLog {
+    /// Captures the log of this thread, which runs the whole test on the
+    /// current-thread runtime of `#[tokio::test]`, until the guard drops.
+    fn start(&self) -> tracing::subscriber::DefaultGuard {
+        let capture = self.clone();
+        let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || capture.clone()).finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    fn lines(&self) -> Vec<String> {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).lines().map(str::to_string).collect()
+    }
+}
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[tokio::test]
 async fn next_hop_down_retried_until_delivered() {
+    let log = CapturedLog::default();
+    let _capture = log.start();
     let data_dir = tempfile::tempdir().unwrap();
     let relay = closed_port().await;
     let gateway = start_gateway(quick_retries(data_dir.path(), relay)).await;
@@ -126,6 +157,10 @@ async fn next_hop_down_retried_until_delivered() {
     assert_eq!(vault_files(data_dir.path()), 1, "a retry uploaded the attachment again");
     assert!(!sink.has_message(Duration::from_millis(500)).await, "delivered twice");
     gateway.shutdown().await;
+    let delivered_by_retry = log.lines().into_iter().find(|line| line.contains("message delivered") && !line.contains("attempt=1"));
+    let delivered_by_retry = delivered_by_retry.expect("a retry logged the delivery");
+    assert!(delivered_by_retry.contains("message_id="), "{delivered_by_retry}");
+    assert!(delivered_by_retry.contains("rule_set="), "{delivered_by_retry}");
 }
 
 #[tokio::test]

@@ -126,16 +126,27 @@ enum RuleCommand {
     },
 }
 
+/// Returns the log level used without `MAILGATE_LOG`: `info` for the
+/// servers, `warn` for the commands that print a report, so that their
+/// output is not mixed with progress lines.
+fn default_log_level(command: &Command) -> &'static str {
+    match command {
+        Command::Run { .. } | Command::Vault { .. } => "info",
+        Command::Reload { .. } | Command::Check { .. } | Command::Rule(_) | Command::History { .. } => "warn",
+    }
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     use std::io::IsTerminal;
+    let cli = Cli::parse();
+
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(EnvFilter::try_from_env("MAILGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(EnvFilter::try_from_env("MAILGATE_LOG").unwrap_or_else(|_| EnvFilter::new(default_log_level(&cli.command))))
         .init();
 
-    let cli = Cli::parse();
     match execute(cli.command).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {

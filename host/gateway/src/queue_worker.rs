@@ -102,6 +102,7 @@ async fn run_attempt(context: &QueueContext, mut entry: Entry, fresh: Option<Fre
         Stage::Processed => {
             let outbound = read_data(&context.spool, &entry).await;
             let record = saved_record(&entry, outbound.as_ref().map_or(0, Vec::len));
+            record_message_fields(&record);
             match outbound {
                 Ok(outbound) => (record, outbound, true),
                 Err(error) => return handle_failure(context, entry, record, error).await,
@@ -308,6 +309,18 @@ fn saved_record(entry: &Entry, size: usize) -> MessageRecord {
         report.received_at = entry.arrival;
         report.into_record(pending_outcome())
     })
+}
+
+/// Records the message id and the rule set of a message processed by an
+/// earlier attempt in the attempt's span, as processing does for a new one.
+fn record_message_fields(record: &MessageRecord) {
+    let span = tracing::Span::current();
+    if let Some(message_id) = &record.message_id {
+        span.record("message_id", message_id.as_str());
+    }
+    if let Some(rule_set) = &record.rule_set_id {
+        span.record("rule_set", rule_set.as_str());
+    }
 }
 
 fn message_envelope(entry: &Entry) -> Envelope {

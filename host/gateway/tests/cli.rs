@@ -144,3 +144,17 @@ fn history_list_and_show() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn report_command_logs_no_info() {
+    let output = Command::new(env!("CARGO_BIN_EXE_mailgate"))
+        .args(["rule", "test", "--rule", "secure-storage", "examples/mail/pdf-with-inline-logo.eml"])
+        .current_dir(workspace())
+        .env_remove("MAILGATE_LOG")
+        .output()
+        .expect("mailgate runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("INFO"), "{stderr}");
+}
