@@ -106,8 +106,8 @@ fn check_bounce(bounce: &ReceivedMessage, status: &str) -> String {
 struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl CapturedLog {
-    /// Captures the log of this thread, which runs the whole test on the
-    /// current-thread runtime of `#[tokio::test]`, until the guard drops.
+    /// Captures the log of this thread until the guard drops. The
+    /// current-thread runtime of `#[tokio::test]` runs the whole test on it.
     fn start(&self) -> tracing::subscriber::DefaultGuard {
         let capture = self.clone();
         let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || capture.clone()).finish();
@@ -313,7 +313,7 @@ async fn graceful_shutdown_keeps_queued_message() {
     restarted.shutdown().await;
 }
 
-/// A message of about 3 MB of text, some lines starting with a dot.
+/// Builds a message of about 3 MB of text, some lines starting with a dot.
 fn large_text_message() -> Vec<u8> {
     let mut message = b"From: alice@example.com\r\nTo: bob@example.org\r\nSubject: large\r\n\r\n".to_vec();
     for number in 0..40_000 {
