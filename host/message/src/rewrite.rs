@@ -97,7 +97,12 @@ pub fn rewrite(message: &ParsedMessage, plan: &Rewrite) -> Vec<u8> {
     }
 
     let mut edits = replacement_edits(message, &replace);
-    let mut notice_placed = false;
+
+    // The notice goes into the kept text and HTML bodies. Only a message
+    // without such a body carries it in the part that replaces the
+    // attachments of an emptied multipart, or in a new part.
+    let body_edits = if notice.is_empty() { Vec::new() } else { notice_edits(message, &remove, &notice) };
+    let mut notice_placed = !body_edits.is_empty();
 
     for (parent, children) in removed_by_parent(message, &remove) {
         let siblings = message.parts.iter().filter(|part| part.parent == Some(parent)).count();
@@ -117,16 +122,12 @@ pub fn rewrite(message: &ParsedMessage, plan: &Rewrite) -> Vec<u8> {
     }
 
     let mut edited_bodies = BTreeSet::new();
+    for (part, part_edits) in body_edits {
+        edited_bodies.insert(part);
+        edits.extend(part_edits);
+    }
     if !notice.is_empty() && !notice_placed {
-        let body_edits = notice_edits(message, &remove, &notice);
-        if body_edits.is_empty() {
-            edits.extend(new_notice_part(message, &notice));
-        } else {
-            for (part, part_edits) in body_edits {
-                edited_bodies.insert(part);
-                edits.extend(part_edits);
-            }
-        }
+        edits.extend(new_notice_part(message, &notice));
     }
     edits.extend(
         long_line_edits.into_iter().filter(|(part, _)| !edited_bodies.contains(part)).flat_map(|(_, part_edits)| part_edits),

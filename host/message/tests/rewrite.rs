@@ -155,6 +155,27 @@ Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQ=\r\n--b1--\r\n"
 }
 
 #[test]
+fn rewrite_emptied_nested_multipart_keeps_notice_in_body() {
+    let raw = b"From: a@example.com\r\nSubject: s\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nHello Bob\r\n\
+--b1\r\nContent-Type: multipart/mixed; boundary=\"b2\"\r\n\r\n--b2\r\n\
+Content-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"x.pdf\"\r\n\r\n%PDF\r\n--b2--\r\n--b1--\r\n"
+        .to_vec();
+    let message = ParsedMessage::parse(raw).unwrap();
+
+    let output = rewrite(&message, &plan(&attachment_ids(&message), vec![link("x.pdf")]));
+
+    let parsed = MessageParser::default().parse(&output).unwrap();
+    let body = parsed.body_text(0).unwrap();
+    assert!(body.contains("Hello Bob"), "{body}");
+    assert!(body.contains("x.pdf-id"), "the body has no notice: {body}");
+    let text = String::from_utf8_lossy(&output);
+    assert!(text.contains("--b2\r\n"), "the nested multipart is gone: {text}");
+    assert!(text.contains("attachments of this message were removed"), "{text}");
+    assert_eq!(text.matches("x.pdf-id").count(), 1, "{text}");
+}
+
+#[test]
 fn rewrite_attachment_only_without_links_leaves_sentence() {
     let raw = b"From: a@example.com\r\nSubject: s\r\n\
 Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\n\
