@@ -101,21 +101,29 @@ fn check_bounce(bounce: &ReceivedMessage, status: &str) -> String {
     text
 }
 
-/// Log lines written while it is alive, for checks on the fields of spans.
+/// The log of every test in this binary, for checks on the fields of
+/// spans. It is the global subscriber, so it sees the gateway's threads
+/// too; a check picks its lines by queue id.
 #[derive(Clone, Default)]
 struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl CapturedLog {
-    /// Captures the log of this thread until the guard drops. The
-    /// current-thread runtime of `#[tokio::test]` runs the whole test on it.
-    fn start(&self) -> tracing::subscriber::DefaultGuard {
-        let capture = self.clone();
-        let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || capture.clone()).finish();
-        tracing::subscriber::set_default(subscriber)
+    /// Returns the log, installing it as the global subscriber on the first call.
+    fn global() -> CapturedLog {
+        static LOG: std::sync::OnceLock<CapturedLog> = std::sync::OnceLock::new();
+        LOG.get_or_init(|| {
+            let log = CapturedLog::default();
+            let writer = log.clone();
+            let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+            tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
+            log
+        })
+        .clone()
     }
 
-    fn lines(&self) -> Vec<String> {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).lines().map(str::to_string).collect()
+    fn lines_with(&self, text: &str) -> Vec<String> {
+        let bytes = self.0.lock().unwrap();
+        String::from_utf8_lossy(&bytes).lines().filter(|line| line.contains(text)).map(str::to_string).collect()
     }
 }
 
@@ -132,8 +140,7 @@ impl std::io::Write for CapturedLog {
 
 #[tokio::test]
 async fn next_hop_down_retried_until_delivered() {
-    let log = CapturedLog::default();
-    let _capture = log.start();
+    let log = CapturedLog::global();
     let data_dir = tempfile::tempdir().unwrap();
     let relay = closed_port().await;
     let gateway = start_gateway(quick_retries(data_dir.path(), relay)).await;
@@ -157,7 +164,8 @@ async fn next_hop_down_retried_until_delivered() {
     assert_eq!(vault_files(data_dir.path()), 1, "a retry uploaded the attachment again");
     assert!(!sink.has_message(Duration::from_millis(500)).await, "delivered twice");
     gateway.shutdown().await;
-    let delivered_by_retry = log.lines().into_iter().find(|line| line.contains("message delivered") && !line.contains("attempt=1"));
+    let lines = log.lines_with(&format!("queue_id={}", queue_id_of(&reply)));
+    let delivered_by_retry = lines.iter().find(|line| line.contains("message delivered") && !line.contains("attempt=1"));
     let delivered_by_retry = delivered_by_retry.expect("a retry logged the delivery");
     assert!(delivered_by_retry.contains("message_id="), "{delivered_by_retry}");
     assert!(delivered_by_retry.contains("rule_set="), "{delivered_by_retry}");

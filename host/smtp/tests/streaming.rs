@@ -172,6 +172,24 @@ async fn message_over_the_limit_drops_its_sink() {
 }
 
 #[tokio::test]
+async fn sink_dropped_once_limit_exceeded() {
+    let (address, seen) = start(2 * 1024 * 1024).await;
+    let mut client = connect(address).await;
+    assert!(client.command("MAIL FROM:<sender@test.example>").await.starts_with("250"));
+    assert!(client.command("RCPT TO:<rcpt@test.example>").await.starts_with("250"));
+    assert!(client.command("DATA").await.starts_with("354"));
+
+    client.send(&body(3_000)).await;
+    wait_for(&seen, 2).await;
+    let dropped_before_the_end = matches!(seen.lock().unwrap()[1], Seen::Dropped(_));
+    client.send(b".\r\n").await;
+    let reply = client.read_reply().await;
+
+    assert!(dropped_before_the_end, "{:?}", seen.lock().unwrap());
+    assert!(reply.starts_with("552 5.3.4"), "{reply}");
+}
+
+#[tokio::test]
 async fn client_leaving_inside_data_drops_the_sink() {
     let (address, seen) = start(8 * 1024 * 1024).await;
     let mut client = connect(address).await;

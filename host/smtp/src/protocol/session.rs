@@ -51,6 +51,10 @@ pub enum Event {
     /// The relay policy rejected `recipient`: send `reply`. A separate event
     /// so the owner can log the rejection with the client's address.
     RelayDenied { recipient: String, reply: Reply },
+    /// The data of a message ended but exceeded a limit: send `reply`.
+    /// `size` is the message size after dot-unstuffing, including the
+    /// bytes that were not stored.
+    DataRejected { size: usize, reply: Reply },
 }
 
 /// Envelope and text of one message whose data ended with CR LF `.` CR LF.
@@ -116,6 +120,8 @@ pub struct Session {
     transaction: Option<Transaction>,
     error_count: usize,
     tls_active: bool,
+    /// Set by QUIT, so the owner can tell it from a close by the session.
+    quit: bool,
 }
 
 impl Session {
@@ -128,6 +134,7 @@ impl Session {
             transaction: None,
             error_count: 0,
             tls_active: false,
+            quit: false,
         }
     }
 
@@ -173,6 +180,11 @@ impl Session {
             rcpt_to: &transaction.rcpt_to,
             data: receiver.stored_data()?,
         })
+    }
+
+    /// Returns whether the client sent QUIT, which makes the session close.
+    pub fn quit_received(&self) -> bool {
+        self.quit
     }
 
     /// Returns whether TLS was started on this session.
@@ -326,6 +338,7 @@ impl Session {
             return None;
         };
         let transaction = self.transaction.take();
+        let size = receiver.size();
         match (receiver.finish(), transaction) {
             (Ok(data), Some(transaction)) => {
                 self.mode = Mode::AwaitingOutcome;
@@ -336,13 +349,18 @@ impl Session {
                     data,
                 }))
             }
-            (Err(DataError::TooLarge { limit }), _) => Some(Event::Reply(message_too_large(limit))),
-            (Err(error @ DataError::HeaderTooLarge { .. }), _) => {
-                Some(Event::Reply(Reply::new(552, "5.3.4", &error.to_string())))
-            }
-            (Err(error @ DataError::LineTooLong { .. }), _) => {
-                Some(Event::Reply(Reply::new(554, "5.6.0", &error.to_string())))
-            }
+            (Err(DataError::TooLarge { limit }), _) => Some(Event::DataRejected {
+                size,
+                reply: message_too_large(limit),
+            }),
+            (Err(error @ DataError::HeaderTooLarge { .. }), _) => Some(Event::DataRejected {
+                size,
+                reply: Reply::new(552, "5.3.4", &error.to_string()),
+            }),
+            (Err(error @ DataError::LineTooLong { .. }), _) => Some(Event::DataRejected {
+                size,
+                reply: Reply::new(554, "5.6.0", &error.to_string()),
+            }),
             (Err(_), _) | (Ok(_), None) => {
                 Some(Event::Reply(Reply::new(451, "4.3.0", "internal error")))
             }
@@ -366,6 +384,7 @@ impl Session {
             Command::Noop => Reply::new(250, "2.0.0", "OK"),
             Command::Quit => {
                 self.mode = Mode::Closing;
+                self.quit = true;
                 Reply::new(
                     221,
                     "2.0.0",

@@ -41,7 +41,9 @@ pub enum ConnectionError {
 /// Reason a session ended without an error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionEnd {
-    /// After QUIT, or after the session closed itself on too many errors.
+    /// After QUIT.
+    Quit,
+    /// The session closed itself, after too many rejected commands.
     Closed,
     /// The client closed the connection without QUIT.
     ClientDisconnected,
@@ -54,7 +56,8 @@ pub enum SessionEnd {
 impl fmt::Display for SessionEnd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let text = match self {
-            SessionEnd::Closed => "closed by server",
+            SessionEnd::Quit => "client sent QUIT",
+            SessionEnd::Closed => "closed by server after too many errors",
             SessionEnd::ClientDisconnected => "client disconnected",
             SessionEnd::Timeout => "timed out",
             SessionEnd::Shutdown => "server shutting down",
@@ -109,6 +112,10 @@ impl<H: MessageHandler> Connection<H> {
                         info!(%recipient, client = %self.peer.ip(), "recipient rejected: relaying denied");
                         reply.write_to(&mut output);
                     }
+                    Event::DataRejected { size, reply } => {
+                        info!(size, %reply, "message rejected at the end of its data");
+                        reply.write_to(&mut output);
+                    }
                     Event::Message(message) => {
                         self.send(&mut stream, &mut output).await?;
                         *messages += 1;
@@ -135,7 +142,7 @@ impl<H: MessageHandler> Connection<H> {
                     Event::Close => {
                         self.send(&mut stream, &mut output).await?;
                         let _ = stream.shutdown().await;
-                        return Ok(SessionEnd::Closed);
+                        return Ok(if session.quit_received() { SessionEnd::Quit } else { SessionEnd::Closed });
                     }
                 }
                 if !session.in_data() {

@@ -35,12 +35,19 @@ impl<S: DataSink> DataStream<S> {
     /// Hands the data that `session` stored since the last call to the
     /// sink, opening one when the data has grown to [`STREAM_THRESHOLD`].
     /// Does nothing outside DATA and while less than [`STREAM_CHUNK`] new
-    /// bytes wait.
+    /// bytes wait. Drops the sink as soon as the message exceeds a limit,
+    /// since it will be rejected, so its handler can free what it stored.
     pub(crate) async fn advance<H>(&mut self, handler: &H, session: &Session, session_id: &SessionId, client_address: IpAddr)
     where
         H: MessageHandler<Sink = S>,
     {
-        let Some(progress) = session.data_in_progress() else { return };
+        let Some(progress) = session.data_in_progress() else {
+            if session.in_data() && matches!(self, DataStream::Open { .. }) {
+                tracing::debug!("the message exceeds a limit; dropping what was passed on");
+                *self = DataStream::Declined;
+            }
+            return;
+        };
 
         if let DataStream::Waiting = self {
             if progress.data.len() < STREAM_THRESHOLD {

@@ -40,7 +40,7 @@ fn run(session: &mut Session, input: &[u8]) -> (Vec<String>, Vec<CompletedMessag
             Event::Close => replies.push("<close>".to_string()),
             Event::StartTls => replies.push("<starttls>".to_string()),
             Event::VerifyRecipient(request) => replies.push(format!("<verify {}>", request.recipient)),
-            Event::RelayDenied { reply, .. } => replies.push(reply.to_string()),
+            Event::RelayDenied { reply, .. } | Event::DataRejected { reply, .. } => replies.push(reply.to_string()),
         }
     }
 
@@ -619,4 +619,31 @@ fn data_in_progress_ends_when_a_limit_is_exceeded() {
 
     assert_eq!(session.data_in_progress(), None);
     assert!(session.in_data());
+}
+
+#[test]
+fn quit_told_apart_from_error_close() {
+    let mut quitting = Session::new(config());
+    let mut failing = Session::new(config());
+
+    run(&mut quitting, b"HELO c\r\nQUIT\r\n");
+    let (replies, _) = run(&mut failing, &b"BOGUS\r\n".repeat(MAX_COMMAND_ERRORS));
+
+    assert!(quitting.quit_received());
+    assert!(!failing.quit_received());
+    assert_eq!(replies.last().map(String::as_str), Some("<close>"));
+}
+
+#[test]
+fn data_over_limit_reported_with_its_size() {
+    let mut session = Session::new(config());
+    run(&mut session, b"HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<b@test.example>\r\nDATA\r\n\r\n");
+
+    session.receive(&b"xxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n".repeat(7));
+    session.receive(b".\r\n");
+    let event = session.next_event();
+
+    let Some(Event::DataRejected { size, reply }) = event else { panic!("{event:?}") };
+    assert_eq!(size, 2 + 30 * 7);
+    assert_eq!(reply.code(), 552);
 }
