@@ -105,6 +105,13 @@ async fn connect(address: SocketAddr) -> Client {
     client
 }
 
+/// Sends MAIL, RCPT and DATA, so that the message data follows.
+async fn start_data(client: &mut Client) {
+    assert!(client.command("MAIL FROM:<sender@test.example>").await.starts_with("250"));
+    assert!(client.command("RCPT TO:<rcpt@test.example>").await.starts_with("250"));
+    assert!(client.command("DATA").await.starts_with("354"));
+}
+
 /// Builds a message of `lines` lines of 1,000 bytes each, some starting with a dot.
 fn body(lines: usize) -> Vec<u8> {
     let mut body = b"Subject: large\r\n\r\n".to_vec();
@@ -175,9 +182,7 @@ async fn message_over_the_limit_drops_its_sink() {
 async fn sink_dropped_once_limit_exceeded() {
     let (address, seen) = start(2 * 1024 * 1024).await;
     let mut client = connect(address).await;
-    assert!(client.command("MAIL FROM:<sender@test.example>").await.starts_with("250"));
-    assert!(client.command("RCPT TO:<rcpt@test.example>").await.starts_with("250"));
-    assert!(client.command("DATA").await.starts_with("354"));
+    start_data(&mut client).await;
 
     client.send(&body(3_000)).await;
     wait_for(&seen, 2).await;
@@ -193,9 +198,7 @@ async fn sink_dropped_once_limit_exceeded() {
 async fn client_leaving_inside_data_drops_the_sink() {
     let (address, seen) = start(8 * 1024 * 1024).await;
     let mut client = connect(address).await;
-    assert!(client.command("MAIL FROM:<sender@test.example>").await.starts_with("250"));
-    assert!(client.command("RCPT TO:<rcpt@test.example>").await.starts_with("250"));
-    assert!(client.command("DATA").await.starts_with("354"));
+    start_data(&mut client).await;
 
     client.send(&body(2_000)).await;
     wait_for(&seen, 1).await;
