@@ -51,10 +51,11 @@ pub enum Event {
     /// The relay policy rejected `recipient`: send `reply`. A separate event
     /// so the owner can log the rejection with the client's address.
     RelayDenied { recipient: String, reply: Reply },
-    /// The data of a message ended but exceeded a limit: send `reply`.
-    /// `size` is the message size after dot-unstuffing, including the
-    /// bytes that were not stored.
-    DataRejected { size: usize, reply: Reply },
+    /// A message was rejected for a limit: at MAIL for the size it
+    /// declared, or at the end of its data. Send `reply`. `size` is the
+    /// declared size, or the size after dot-unstuffing including the bytes
+    /// that were not stored. A separate event so the owner can log it.
+    MessageRejected { size: u64, reply: Reply },
 }
 
 /// Envelope and text of one message whose data ended with CR LF `.` CR LF.
@@ -349,16 +350,16 @@ impl Session {
                     data,
                 }))
             }
-            (Err(DataError::TooLarge { limit }), _) => Some(Event::DataRejected {
-                size,
+            (Err(DataError::TooLarge { limit }), _) => Some(Event::MessageRejected {
+                size: size as u64,
                 reply: message_too_large(limit),
             }),
-            (Err(error @ DataError::HeaderTooLarge { .. }), _) => Some(Event::DataRejected {
-                size,
+            (Err(error @ DataError::HeaderTooLarge { .. }), _) => Some(Event::MessageRejected {
+                size: size as u64,
                 reply: Reply::new(552, "5.3.4", &error.to_string()),
             }),
-            (Err(error @ DataError::LineTooLong { .. }), _) => Some(Event::DataRejected {
-                size,
+            (Err(error @ DataError::LineTooLong { .. }), _) => Some(Event::MessageRejected {
+                size: size as u64,
                 reply: Reply::new(554, "5.6.0", &error.to_string()),
             }),
             (Err(_), _) | (Ok(_), None) => {
@@ -374,7 +375,7 @@ impl Session {
             Command::Mail {
                 reverse_path,
                 parameters,
-            } => self.mail(reverse_path, parameters.size),
+            } => return self.mail(reverse_path, parameters.size),
             Command::Rcpt { forward_path } => return self.rcpt(forward_path),
             Command::Data => self.data(),
             Command::Rset => {
@@ -464,27 +465,27 @@ impl Session {
         Reply::multiline(250, &lines)
     }
 
-    fn mail(&mut self, reverse_path: String, declared_size: Option<u64>) -> Reply {
+    fn mail(&mut self, reverse_path: String, declared_size: Option<u64>) -> Event {
         if self.config.require_tls && !self.tls_active {
-            return Reply::new(530, "5.7.0", "Must issue a STARTTLS command first");
+            return Event::Reply(Reply::new(530, "5.7.0", "Must issue a STARTTLS command first"));
         }
         if self.helo.is_none() {
-            return Reply::new(503, "5.5.1", "send EHLO or HELO first");
+            return Event::Reply(Reply::new(503, "5.5.1", "send EHLO or HELO first"));
         }
         if self.transaction.is_some() {
-            return Reply::new(503, "5.5.1", "nested MAIL command");
+            return Event::Reply(Reply::new(503, "5.5.1", "nested MAIL command"));
         }
 
         let limit = self.config.max_message_size;
-        if declared_size.is_some_and(|size| size > limit as u64) {
-            return message_too_large(limit);
+        if let Some(size) = declared_size.filter(|size| *size > limit as u64) {
+            return Event::MessageRejected { size, reply: message_too_large(limit) };
         }
 
         self.transaction = Some(Transaction {
             mail_from: reverse_path,
             rcpt_to: Vec::new(),
         });
-        Reply::new(250, "2.1.0", "sender OK")
+        Event::Reply(Reply::new(250, "2.1.0", "sender OK"))
     }
 
     /// Checks a recipient against the transaction, the recipient limit and

@@ -112,8 +112,8 @@ impl<H: MessageHandler> Connection<H> {
                         info!(%recipient, client = %self.peer.ip(), "recipient rejected: relaying denied");
                         reply.write_to(&mut output);
                     }
-                    Event::DataRejected { size, reply } => {
-                        info!(size, %reply, "message rejected at the end of its data");
+                    Event::MessageRejected { size, reply } => {
+                        info!(size, %reply, "message rejected");
                         reply.write_to(&mut output);
                     }
                     Event::Message(message) => {

@@ -40,7 +40,7 @@ fn run(session: &mut Session, input: &[u8]) -> (Vec<String>, Vec<CompletedMessag
             Event::Close => replies.push("<close>".to_string()),
             Event::StartTls => replies.push("<starttls>".to_string()),
             Event::VerifyRecipient(request) => replies.push(format!("<verify {}>", request.recipient)),
-            Event::RelayDenied { reply, .. } | Event::DataRejected { reply, .. } => replies.push(reply.to_string()),
+            Event::RelayDenied { reply, .. } | Event::MessageRejected { reply, .. } => replies.push(reply.to_string()),
         }
     }
 
@@ -635,7 +635,7 @@ fn quit_told_apart_from_error_close() {
 }
 
 #[test]
-fn data_over_limit_reported_with_its_size() {
+fn data_over_limit_reported_with_size() {
     let mut session = Session::new(config());
     run(&mut session, b"HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<b@test.example>\r\nDATA\r\n\r\n");
 
@@ -643,7 +643,20 @@ fn data_over_limit_reported_with_its_size() {
     session.receive(b".\r\n");
     let event = session.next_event();
 
-    let Some(Event::DataRejected { size, reply }) = event else { panic!("{event:?}") };
+    let Some(Event::MessageRejected { size, reply }) = event else { panic!("{event:?}") };
     assert_eq!(size, 2 + 30 * 7);
+    assert_eq!(reply.code(), 552);
+}
+
+#[test]
+fn declared_size_over_limit_reported() {
+    let mut session = Session::new(config());
+    run(&mut session, b"EHLO c\r\n");
+
+    session.receive(b"MAIL FROM:<a@x.test> SIZE=5000\r\n");
+    let event = session.next_event();
+
+    let Some(Event::MessageRejected { size, reply }) = event else { panic!("{event:?}") };
+    assert_eq!(size, 5000);
     assert_eq!(reply.code(), 552);
 }
