@@ -102,8 +102,8 @@ fn check_bounce(bounce: &ReceivedMessage, status: &str) -> String {
 }
 
 /// The log of every test in this binary, for checks on the fields of
-/// spans. It is the global subscriber, so it sees the gateway's threads
-/// too; a check picks its lines by queue id.
+/// spans. As the global subscriber it also gets the events of the
+/// gateway's other threads, so a check picks its lines by queue id.
 #[derive(Clone, Default)]
 struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 

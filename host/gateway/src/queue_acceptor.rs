@@ -99,7 +99,8 @@ impl MessageHandler for QueueAcceptor {
     }
 }
 
-/// The span of one received message; the queue id is recorded once known.
+/// Creates the span of one received message. The queue id is recorded
+/// once it is known.
 fn message_span(message: &ReceivedMessage) -> tracing::Span {
     tracing::info_span!("message", session = %message.session_id, queue_id = tracing::field::Empty)
 }

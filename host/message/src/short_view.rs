@@ -5,10 +5,10 @@
 //! line that starts with `--` and the boundary. On a 13.7 MB message that
 //! scan took longer than anything else in the parse. A body guessed by the
 //! `early_decode` module contains no `--`, starts after a blank line and
-//! ends before a line that starts with `--`. Left out of the view, it
-//! changes nothing for that scan but where the body ends: the part's body
-//! is empty in the view and ends at the cut, while in the message it ends
-//! before the line end in front of the `--`.
+//! ends before a line that starts with `--`. Leaving it out of the view
+//! changes only where that scan ends the body. In the view the part's body
+//! is empty and ends at the cut. In the message it ends before the line
+//! end in front of the `--`.
 //!
 //! [`ShortView::body`] maps part offsets back; the parser must treat a
 //! view whose cuts are not each the start of exactly such a body as

@@ -46,7 +46,7 @@ use crate::syncer::{DiskSyncer, Syncer};
 
 pub use crate::recovery::Recovery;
 
-/// The error for a write to a staged message whose data is complete.
+/// Builds the error for a write to a staged message whose data is complete.
 fn written_before(staged: &Staged) -> SpoolError {
     SpoolError::Io {
         operation: "write",
@@ -525,7 +525,7 @@ mod tests {
     }
 
     #[test]
-    fn appended_message_without_commit_is_gone_after_a_restart() {
+    fn uncommitted_append_gone_after_restart() {
         let directory = tempfile::tempdir().unwrap();
         let (spool, _) = Spool::open(directory.path()).unwrap();
 

@@ -117,8 +117,8 @@ impl DataSink for NoSink {
 
 /// Processes received messages. One handler serves all sessions at once.
 pub trait MessageHandler: Send + Sync + 'static {
-    /// What [`MessageHandler::open_sink`] returns: [`NoSink`] for a handler
-    /// that takes every message whole.
+    /// The sink type that [`MessageHandler::open_sink`] returns: [`NoSink`]
+    /// for a handler that takes every message whole.
     type Sink: DataSink;
 
     /// Called once the data of a message has grown to

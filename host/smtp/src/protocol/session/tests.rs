@@ -610,7 +610,7 @@ fn data_in_progress_is_a_growing_prefix() {
 }
 
 #[test]
-fn data_in_progress_ends_when_a_limit_is_exceeded() {
+fn data_in_progress_ends_over_limit() {
     let mut session = Session::new(config());
     run(&mut session, b"HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<b@test.example>\r\nDATA\r\n\r\n");
     assert!(session.data_in_progress().is_some());
