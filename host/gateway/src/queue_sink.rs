@@ -77,7 +77,7 @@ impl SpoolSink {
         match writing.await.map_err(SinkError::from).and_then(|written| written.map_err(SinkError::from)) {
             Ok(staged) => Some(staged),
             Err(error) => {
-                tracing::warn!(%error, "cannot write the arriving message to the spool");
+                tracing::warn!(%error, "failed to write the arriving message to the spool; the client gets 451 at the end of its data");
                 self.failure = Some(error);
                 None
             }

@@ -10,9 +10,9 @@
 //! is empty and ends at the cut. In the message it ends before the line
 //! end in front of the `--`.
 //!
-//! [`ShortView::body`] maps part offsets back; the parser must treat a
-//! view whose cuts are not each the start of exactly such a body as
-//! unusable and read the full view instead.
+//! [`ShortView::body`] maps part offsets back. A cut that is not the start
+//! of exactly one such body makes the view unusable, so the parser then
+//! reads the full view instead.
 
 use std::ops::Range;
 
